@@ -1,0 +1,55 @@
+/**
+ * createApp(deps) composes the express application and never listens: main.ts binds it to a
+ * port, tests drive it with supertest. Everything the app needs arrives in `deps`; nothing here
+ * reads the environment or opens connections.
+ */
+import express, { type Express } from 'express';
+import type { Config } from './config.js';
+import type { Keyring } from './db/encryption.js';
+import { errorHandler, notFoundHandler } from './http/errors.js';
+import { healthRoutes, type ReadinessProbe } from './http/health.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { requestContext } from './http/request-context.js';
+import { securityHeaders } from './http/security-headers.js';
+import type { Logger } from './shared/logger.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  /** The database's readiness probe; undefined means "not ready". */
+  db: ReadinessProbe | undefined;
+  keyring: Keyring;
+  /** Injected so tests can read them; created here when absent. */
+  metrics?: Metrics;
+}
+
+export interface GatehouseApp extends Express {
+  locals: Express['locals'] & { metrics: Metrics };
+}
+
+export function createApp(deps: AppDeps): GatehouseApp {
+  const { config, logger } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const app = express() as GatehouseApp;
+  app.locals.metrics = metrics;
+
+  app.disable('x-powered-by');
+  // Client IP only through the proxies the operator trusts (security-bar §4): never `true`.
+  app.set('trust proxy', config.trustProxy);
+  // `?a[b]=c` must not become an object (NoSQL-injection vector, security-bar §4).
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(logger));
+  if (config.metricsEnabled) app.use(metrics.middleware);
+  app.use(securityHeaders());
+
+  app.use(healthRoutes(deps.db));
+  if (config.metricsEnabled) app.get('/metrics', metrics.handler);
+
+  // The admin REST API takes JSON bodies only, bounded in size.
+  app.use('/api', express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}
