@@ -3,12 +3,19 @@
  * started), otherwise the bundled engine, started once per run on a temporary data directory
  * with fsync off, and stopped by the root hook in setup.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBundledEngine, stopBundledEngine } from '../../src/db/bundled.js';
 
 export const TEST_ENGINE_ENV = { GATEHOUSE_DB_FSYNC: 'off' };
+
+/** A temporary data dir the engine's PostgreSQL (run as the postgres user under root) can reach. */
+export function tempEngineDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
+}
 
 let shared: Promise<{ uri: string; dataDir: string }> | undefined;
 
@@ -16,7 +23,7 @@ export function testMongoUri(): Promise<string> {
   const fromEnv = process.env.MONGODB_URI;
   if (fromEnv) return Promise.resolve(fromEnv);
   shared ??= (async () => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-test-engine-'));
+    const dataDir = tempEngineDir('gatehouse-test-engine-');
     const engine = await startBundledEngine(dataDir, TEST_ENGINE_ENV);
     return { uri: engine.uri, dataDir };
   })();
@@ -34,7 +41,7 @@ export async function stopSharedEngine(): Promise<void> {
 
 /** A private engine instance a test may stop and restart (readiness tests). */
 export async function startPrivateEngine(): Promise<{ uri: string; dataDir: string; start(): Promise<string>; stop(): Promise<void>; remove(): Promise<void> }> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-private-engine-'));
+  const dataDir = tempEngineDir('gatehouse-private-engine-');
   const first = await startBundledEngine(dataDir, TEST_ENGINE_ENV);
   return {
     uri: first.uri,

@@ -15,7 +15,7 @@ widgetSchema.plugin(scopePlugin, { key: 'tenantId' });
 widgetSchema.plugin(secretPlugin);
 const Widget = mongoose.model('TestWidget', widgetSchema);
 
-const ticketSchema = new Schema({ tenantId: { type: String }, code: String });
+const ticketSchema = new Schema({ tenantId: { type: String }, code: String, expiresAt: { type: Date, required: true } });
 ticketSchema.plugin(scopePlugin, { key: 'tenantId' });
 ticketSchema.plugin(expiryPlugin);
 const Ticket = mongoose.model('TestTicket', ticketSchema);

@@ -54,9 +54,11 @@ function isConcreteScope(value: unknown): boolean {
 
 export function scopePlugin(schema: Schema, options: ScopeOptions): void {
   const { key } = options;
-  if (!schema.path(key)) throw new Error(`scopePlugin: schema has no ${key} path`);
-  schema.path(key).required(true);
-  schema.path(key).immutable(true);
+  const existing = schema.path(key);
+  if (!existing) throw new Error(`scopePlugin: schema has no ${key} path`);
+  // Re-declared rather than mutated: mongoose installs the immutability setter only when a
+  // path is constructed with `immutable: true`. The owner of a record never changes.
+  schema.add({ [key]: { ...(existing.options as object), required: true, immutable: true } });
 
   for (const op of QUERY_OPS) {
     schema.pre(op, function (this: Query<unknown, unknown>) {
