@@ -36,7 +36,7 @@ export async function detectCapabilities(conn: Connection): Promise<EngineCapabi
   }
 
   return {
-    engine: ferretdb ? `FerretDB ${build.ferretdbVersion ?? ''}`.trim() : 'MongoDB',
+    engine: ferretdb ? (build.ferretdbVersion && build.ferretdbVersion !== 'unknown' ? `FerretDB ${build.ferretdbVersion}` : 'FerretDB') : 'MongoDB',
     version: build.version ?? 'unknown',
     ferretdb,
     // FerretDB v1 accepts expireAfterSeconds in createIndexes but never deletes anything.
