@@ -3,14 +3,20 @@
  * port, tests drive it with supertest. Everything the app needs arrives in `deps`; nothing here
  * reads the environment or opens connections.
  */
+import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import type { Config } from './config.js';
 import type { Keyring } from './db/encryption.js';
+import { adminRouter, type AdminDeps } from './http/admin-route.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { healthRoutes, type ReadinessProbe } from './http/health.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
+import { authenticate } from './iam/authn/authenticate.js';
+import { Authorizer } from './iam/authz/authorizer.js';
+import { ChangeStamps } from './iam/change-stamps.js';
+import { SUBACCOUNT_API_PREFIX, subAccountApiRoutes } from './iam/routes.js';
 import type { Logger } from './shared/logger.js';
 
 export interface AppDeps {
@@ -21,6 +27,14 @@ export interface AppDeps {
   keyring: Keyring;
   /** Injected so tests can read them; created here when absent. */
   metrics?: Metrics;
+  /** Cross-process change stamps (main.ts starts their poller). */
+  stamps?: ChangeStamps;
+  authorizer?: Authorizer;
+}
+
+/** The console session cookie: `__Host-` prefixed (Secure, Path=/, no Domain) when served over HTTPS. */
+export function sessionCookieName(config: Pick<Config, 'baseUrl'>): string {
+  return config.baseUrl.startsWith('https:') ? '__Host-gh_console' : 'gh_console';
 }
 
 export interface GatehouseApp extends Express {
@@ -48,6 +62,12 @@ export function createApp(deps: AppDeps): GatehouseApp {
 
   // The admin REST API takes JSON bodies only, bounded in size.
   app.use('/api', express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(['/api', '/console'], cookieParser());
+
+  const stamps = deps.stamps ?? new ChangeStamps();
+  const adminDeps: AdminDeps = { config, logger, keyring: deps.keyring, stamps, authorizer: deps.authorizer ?? new Authorizer(stamps) };
+  const authn = authenticate({ keyring: deps.keyring, sessionCookie: sessionCookieName(config) });
+  app.use(SUBACCOUNT_API_PREFIX, authn, adminRouter(subAccountApiRoutes, adminDeps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

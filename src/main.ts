@@ -10,6 +10,7 @@ import { BundledEngineError, loadOrCreateMasterKeyFile, startBundledEngine, type
 import { connectDatabase, type Database } from './db/connection.js';
 import { Keyring } from './db/encryption.js';
 import type { SweepHandle } from './db/sweep.js';
+import { ChangeStamps } from './iam/change-stamps.js';
 import { bootstrap } from './iam/bootstrap.js';
 import { createLogger, type Logger } from './shared/logger.js';
 
@@ -89,7 +90,9 @@ async function main(): Promise<void> {
     );
   }
 
-  const app = createApp({ config, logger, db, keyring });
+  const stamps = new ChangeStamps();
+  stamps.start(1000, logger);
+  const app = createApp({ config, logger, db, keyring, stamps });
   const server: Server = createServer(app);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
     server.close(() => {
       clearTimeout(force);
       sweep?.stop();
+      stamps.stop();
       db.close()
         .catch((err: unknown) => logger.warn({ err }, 'closing the database failed'))
         .then(() => engine?.stop())

@@ -4,7 +4,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { ReadinessProbe } from '../../src/http/health.js';
 import { Keyring } from '../../src/db/encryption.js';
 
-export const silentLogger = pino({ level: 'silent' });
+/** Silent unless TEST_LOG_LEVEL is set (e.g. TEST_LOG_LEVEL=debug npx mocha file). */
+export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** A fixed key for tests only (64 hex digits). */
 export const TEST_MASTER_KEY = '5578c0666bc8b357ee84ce4decfb25997ce72b353529f59093097833dbcfd245';

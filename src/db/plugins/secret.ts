@@ -6,7 +6,7 @@
  * - excludes it from query results by default (`select: false`), so a service that needs it must
  *   ask for it by name: `.select('+passwordHash')`.
  */
-import type { Schema, SchemaTypeOptions } from 'mongoose';
+import type { Query, Schema, SchemaTypeOptions } from 'mongoose';
 
 declare module 'mongoose' {
   interface SchemaTypeOptions<T> {
@@ -41,10 +41,34 @@ export function secretFieldsOf(schema: Schema): string[] {
   return paths;
 }
 
+const FIND_AND_MODIFY = ['findOneAndUpdate', 'findOneAndDelete', 'findOneAndReplace'] as const;
+const ADDED = Symbol('secretsAdded');
+
 export function secretPlugin(schema: Schema): void {
   const secrets = secretFieldsOf(schema);
   if (secrets.length === 0) return;
   for (const p of secrets) schema.path(p).select(false);
+
+  // FerretDB's findAndModify rejects projections (NotImplemented). For these operations the
+  // secrets are selected explicitly (no projection is sent) and removed from the result
+  // afterwards unless the caller asked for them, so every engine behaves the same.
+  for (const op of FIND_AND_MODIFY) {
+    schema.pre(op, function (this: Query<unknown, unknown>) {
+      const fields = (this.projection() ?? {}) as Record<string, unknown>;
+      const asked = new Set(Object.keys(fields).filter((k) => k.startsWith('+')).map((k) => k.slice(1)));
+      const added = secrets.filter((p) => !asked.has(p) && fields[p] === undefined);
+      if (added.length === 0) return;
+      this.select(added.map((p) => `+${p}`).join(' '));
+      (this as unknown as Record<symbol, string[]>)[ADDED] = added;
+    });
+    schema.post(op, function (this: Query<unknown, unknown>, res: unknown) {
+      const added = (this as unknown as Record<symbol, string[] | undefined>)[ADDED];
+      if (!added || !res || typeof res !== 'object') return;
+      // lean results are plain objects; documents keep the values in `_doc` (toJSON strips them anyway).
+      const target = ('_doc' in res ? (res as { _doc: Record<string, unknown> })._doc : res) as Record<string, unknown>;
+      for (const p of added) deletePath(target, p);
+    });
+  }
 
   for (const method of ['toJSON', 'toObject'] as const) {
     const existing = schema.get(method) as { transform?: Transform | boolean } | undefined;

@@ -1,0 +1,87 @@
+/**
+ * Console sessions: created at login with a fresh random token (a new id at every login, ASVS
+ * 3.2.1), looked up by the token's hash, moved forward on use (idle expiry), ended at logout,
+ * and ended in bulk when a sub account is suspended or its password is reset.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ConsoleSession, type ConsoleSessionDoc } from './console-session.model.js';
+
+export const ABSOLUTE_SESSION_SEC = 12 * 3600;
+/** Idle expiry is refreshed at most this often, to keep reads from turning into writes. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+export interface NewSession {
+  accountId: number;
+  kind: 'Root' | 'SubAccount';
+  subAccountId?: string | null;
+  credentialGeneration: number;
+  mfa: boolean;
+  mustChangePassword: boolean;
+  idleTimeoutSec: number;
+  sourceIp: string;
+  userAgent?: string;
+}
+
+export type ConsoleSessionRecord = ConsoleSessionDoc & { _id: unknown };
+
+export async function createSession(input: NewSession): Promise<{ token: string; session: ConsoleSessionRecord }> {
+  const token = randomBytes(32).toString('base64url');
+  const now = Date.now();
+  const doc = await ConsoleSession.create({
+    accountId: input.accountId,
+    tokenHash: hashToken(token),
+    csrfToken: randomBytes(24).toString('base64url'),
+    kind: input.kind,
+    subAccountId: input.subAccountId ?? null,
+    credentialGeneration: input.credentialGeneration,
+    mfa: input.mfa,
+    mustChangePassword: input.mustChangePassword,
+    idleTimeoutSec: input.idleTimeoutSec,
+    absoluteExpiresAt: new Date(now + ABSOLUTE_SESSION_SEC * 1000),
+    lastSeenAt: new Date(now),
+    sourceIp: input.sourceIp,
+    userAgent: input.userAgent?.slice(0, 256) ?? null,
+    expiresAt: new Date(now + input.idleTimeoutSec * 1000),
+  });
+  return { token, session: doc.toObject() as ConsoleSessionRecord };
+}
+
+/** The live session for a cookie token, or null (unknown, idle-expired or past its absolute life). */
+export async function findSession(token: string): Promise<ConsoleSessionRecord | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  // Deliberately unscoped: the token is the only key a browser presents.
+  const s = await ConsoleSession.findOne({ tokenHash: hashToken(token) }).setOptions({ unscoped: true }).lean<ConsoleSessionRecord>();
+  if (!s || s.absoluteExpiresAt.getTime() <= Date.now()) return null;
+  return s;
+}
+
+export async function touchSession(s: ConsoleSessionRecord): Promise<void> {
+  const now = Date.now();
+  if (now - s.lastSeenAt.getTime() < TOUCH_INTERVAL_MS) return;
+  const expiresAt = new Date(Math.min(now + s.idleTimeoutSec * 1000, s.absoluteExpiresAt.getTime()));
+  await ConsoleSession.updateOne({ accountId: s.accountId, tokenHash: s.tokenHash }, { $set: { lastSeenAt: new Date(now), expiresAt } });
+}
+
+export async function endSession(accountId: number, tokenHash: string): Promise<void> {
+  await ConsoleSession.deleteOne({ accountId, tokenHash });
+}
+
+/** Ends every console session of a sub account (suspension, password reset, deletion). */
+export async function endSubAccountSessions(accountId: number, subAccountId: string): Promise<number> {
+  const res = await ConsoleSession.deleteMany({ accountId, subAccountId });
+  return res.deletedCount;
+}
+
+/**
+ * Logs out everyone switched into a role (Ncloud: disabling a role logs out switched users).
+ * Unscoped on purpose: account roles are switched into from other accounts' sessions; role ids
+ * are globally unique.
+ */
+export async function endRoleSessions(roleId: string): Promise<number> {
+  const res = await ConsoleSession.deleteMany({ switchedRoleId: roleId }).setOptions({ unscoped: true });
+  return res.deletedCount;
+}
