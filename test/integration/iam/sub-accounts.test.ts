@@ -38,7 +38,7 @@ describe('Sub Account API: sub accounts', function () {
     // an audit event with actor, action, NRN and result
     const ev = await HistoryEvent.findOne({ accountId: ACCOUNT, action: 'SubAccount:Change/createSubAccount' }).orFail();
     expect(ev.result).to.equal('success');
-    expect(ev.actor.kind).to.equal('Root');
+    expect(ev.actor?.kind).to.equal('Root');
   });
 
   it('refuses a duplicate login id case-insensitively (409) and writes nothing', async () => {
