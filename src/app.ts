@@ -16,7 +16,8 @@ import { securityHeaders } from './http/security-headers.js';
 import { authenticate } from './iam/authn/authenticate.js';
 import { Authorizer } from './iam/authz/authorizer.js';
 import { ChangeStamps } from './iam/change-stamps.js';
-import { SUBACCOUNT_API_PREFIX, subAccountApiRoutes } from './iam/routes.js';
+import { STS_API_PREFIX, SUBACCOUNT_API_PREFIX, stsRoutes, subAccountApiRoutes } from './iam/routes.js';
+import { consoleRouter } from './console/index.js';
 import type { Logger } from './shared/logger.js';
 
 export interface AppDeps {
@@ -68,6 +69,8 @@ export function createApp(deps: AppDeps): GatehouseApp {
   const adminDeps: AdminDeps = { config, logger, keyring: deps.keyring, stamps, authorizer: deps.authorizer ?? new Authorizer(stamps) };
   const authn = authenticate({ keyring: deps.keyring, sessionCookie: sessionCookieName(config) });
   app.use(SUBACCOUNT_API_PREFIX, authn, adminRouter(subAccountApiRoutes, adminDeps));
+  app.use(STS_API_PREFIX, authn, adminRouter(stsRoutes, adminDeps));
+  app.use('/console', express.urlencoded({ extended: false, limit: '64kb' }), consoleRouter(adminDeps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
