@@ -4,7 +4,14 @@
  * precompiled NRN matcher and condition closure, and a prebuilt decision object. Policy variables are resolved per
  * principal at this point. A decision then does no parsing and allocates nothing.
  */
-import { actionIdentities, parseActionPattern, patternCovers, supportsKey, type ActionIdentity, type ActionPattern } from './catalog/index.js';
+import {
+  actionIdentities,
+  parseActionPattern,
+  patternCovers,
+  supportsKey,
+  type ActionIdentity,
+  type ActionPattern,
+} from './catalog/index.js';
 import { allOf, compileClause, parseOperator, type ClauseTest, type CompiledClause } from './conditions/index.js';
 import { parseConditionKey, type ConditionKey } from './conditions/keys.js';
 import { documentHasVariables, validatePolicyDocument, type PolicyDocument } from './document.js';
@@ -141,7 +148,12 @@ function buildInfos(policies: readonly ValidPolicy[], principal: Principal | und
           clauses.push(compileClause(op.op, key.key, values, principal, perm.effect));
         }
       }
-      const statement: DecisiveStatement = Object.freeze({ policyId: policy.id, policyName: policy.name, permissionIndex, effect: perm.effect });
+      const statement: DecisiveStatement = Object.freeze({
+        policyId: policy.id,
+        policyName: policy.name,
+        permissionIndex,
+        effect: perm.effect,
+      });
       const hit: Decision = Object.freeze({
         decision: perm.effect === 'Allow' ? 'Allow' : 'Deny',
         reason: perm.effect === 'Allow' ? 'Allowed' : 'ExplicitDeny',
@@ -165,7 +177,13 @@ function buildInfos(policies: readonly ValidPolicy[], principal: Principal | und
   return infos;
 }
 
-function planFor(info: PermissionInfo, id: ActionIdentity, principal: Principal | undefined, globs: Map<string, StringTest | null | 'excluded'>, infoNo: number): ActionPlan | undefined {
+function planFor(
+  info: PermissionInfo,
+  id: ActionIdentity,
+  principal: Principal | undefined,
+  globs: Map<string, StringTest | null | 'excluded'>,
+  infoNo: number,
+): ActionPlan | undefined {
   const patterns: string[] = [];
   let covering = false;
   for (const t of info.targets) {

@@ -72,14 +72,20 @@ function validateTarget(raw: Json, path: string, errors: FieldError[]): PolicyTa
       const p = `${path}.actions[${i}]`;
       if (typeof a !== 'string') errors.push({ field: p, message: 'must be a string' });
       else if (product && !parseActionPattern(product, a)) {
-        errors.push({ field: p, message: `unknown action "${a}" for product ${product} (exact names from the catalog, "View*", "Change*" or "*")` });
+        errors.push({
+          field: p,
+          message: `unknown action "${a}" for product ${product} (exact names from the catalog, "View*", "Change*" or "*")`,
+        });
       } else actions.push(a);
     });
   }
   let resourceNrns: string[] = ['*'];
   if (raw.resourceNrns !== undefined) {
     if (!Array.isArray(raw.resourceNrns) || raw.resourceNrns.length === 0) {
-      errors.push({ field: `${path}.resourceNrns`, message: 'must be a non-empty array of NRN patterns or "*" (omit it for all resources)' });
+      errors.push({
+        field: `${path}.resourceNrns`,
+        message: 'must be a non-empty array of NRN patterns or "*" (omit it for all resources)',
+      });
     } else {
       resourceNrns = [];
       raw.resourceNrns.forEach((r: Json, i: number) => {
@@ -155,7 +161,11 @@ function validateCondition(raw: Json, path: string, errors: FieldError[]): Condi
       values.forEach((v, i) => {
         const vPath = Array.isArray(rawValues) ? `${keyPath}[${i}]` : keyPath;
         if (mode === null) {
-          if (v.includes('${')) errors.push({ field: vPath, message: `policy variables are allowed only in String operators and resourceNrns, not in ${op.base}` });
+          if (v.includes('${'))
+            errors.push({
+              field: vPath,
+              message: `policy variables are allowed only in String operators and resourceNrns, not in ${op.base}`,
+            });
           else {
             const problem = op.family.checkValue(op.base, v);
             if (problem) errors.push({ field: vPath, message: problem });
@@ -240,7 +250,8 @@ export const POLICY_NAME_MAX = 30;
 /** §3: "Description ≤300 bytes" (counted in UTF-8). */
 export const POLICY_DESCRIPTION_MAX_BYTES = 300;
 
-export type NameValidation = { readonly ok: true; readonly name: string } | { readonly ok: false; readonly fieldErrors: readonly FieldError[] };
+export type NameValidation =
+  { readonly ok: true; readonly name: string } | { readonly ok: false; readonly fieldErrors: readonly FieldError[] };
 
 export function validatePolicyName(name: unknown, field = 'policyName'): NameValidation {
   if (typeof name !== 'string') return { ok: false, fieldErrors: [{ field, message: 'is required and must be a string' }] };
@@ -253,7 +264,10 @@ export function validatePolicyName(name: unknown, field = 'policyName'): NameVal
   if (first !== undefined && !isNameLetter(first)) errors.push({ field, message: 'must start with a letter (Latin, Korean or Japanese)' });
   const bad = chars.filter((c) => !isNameLetter(c) && !/^[0-9._-]$/.test(c));
   if (bad.length > 0) {
-    errors.push({ field, message: `may contain only letters (Latin, Korean, Japanese), digits, ".", "_" and "-" (found ${JSON.stringify([...new Set(bad)].join(''))})` });
+    errors.push({
+      field,
+      message: `may contain only letters (Latin, Korean, Japanese), digits, ".", "_" and "-" (found ${JSON.stringify([...new Set(bad)].join(''))})`,
+    });
   }
   return errors.length > 0 ? { ok: false, fieldErrors: errors } : { ok: true, name };
 }
@@ -280,7 +294,9 @@ export function validatePolicyDescription(description: unknown, field = 'descrip
 export function documentHasVariables(doc: PolicyDocument): boolean {
   for (const p of doc.permissions) {
     for (const t of p.targets) for (const r of t.resourceNrns) if (r.includes('${')) return true;
-    if (p.condition) for (const keys of Object.values(p.condition)) for (const vs of Object.values(keys)) for (const v of vs) if (v.includes('${')) return true;
+    if (p.condition)
+      for (const keys of Object.values(p.condition))
+        for (const vs of Object.values(keys)) for (const v of vs) if (v.includes('${')) return true;
   }
   return false;
 }

@@ -19,12 +19,26 @@ function plain(s: DecisiveStatement): DecisiveStatement {
 
 export function explainDecision(set: CompiledPolicySet, req: AuthorizationRequest): Decision {
   if (req.principal.type === 'Root') {
-    return { decision: 'Allow', reason: 'Allowed', decisive: [], notApplied: [], overridden: [], note: 'principal type Root: the main account is not subject to policies' };
+    return {
+      decision: 'Allow',
+      reason: 'Allowed',
+      decisive: [],
+      notApplied: [],
+      overridden: [],
+      note: 'principal type Root: the main account is not subject to policies',
+    };
   }
   const n = actionNumber(req.action);
   const id = IDENTITIES[n];
   if (n < 0 || id === undefined) {
-    return { decision: 'Deny', reason: 'ImplicitDeny', decisive: [], notApplied: [], overridden: [], note: `unknown action "${req.action}": no statement can allow it` };
+    return {
+      decision: 'Deny',
+      reason: 'ImplicitDeny',
+      decisive: [],
+      notApplied: [],
+      overridden: [],
+      note: `unknown action "${req.action}": no statement can allow it`,
+    };
   }
   const index = set.indexFor(req.principal);
   const failed: DecisiveStatement[] = [];
@@ -35,7 +49,15 @@ export function explainDecision(set: CompiledPolicySet, req: AuthorizationReques
     const plan = info.plans.get(n);
     if (!plan) {
       const products = [...new Set(info.targets.map((t) => t.product))];
-      skipped.push(notApplied(info, 'action', products.includes(id.product) ? `no target of product ${id.product} covers ${id.qualifiedName}` : `targets cover ${products.join(', ')} only, not ${id.product}`));
+      skipped.push(
+        notApplied(
+          info,
+          'action',
+          products.includes(id.product)
+            ? `no target of product ${id.product} covers ${id.qualifiedName}`
+            : `targets cover ${products.join(', ')} only, not ${id.product}`,
+        ),
+      );
       continue;
     }
     if (plan.unsupported.length > 0) {
@@ -55,7 +77,9 @@ export function explainDecision(set: CompiledPolicySet, req: AuthorizationReques
       continue;
     }
     if (plan.resource !== null && !plan.resource(req.resource)) {
-      skipped.push(notApplied(info, 'resource', `resource ${JSON.stringify(req.resource)} matches none of ${JSON.stringify(plan.patterns)}`));
+      skipped.push(
+        notApplied(info, 'resource', `resource ${JSON.stringify(req.resource)} matches none of ${JSON.stringify(plan.patterns)}`),
+      );
       continue;
     }
     const failing = info.clauses.filter((c) => !c.test(req));
@@ -70,7 +94,14 @@ export function explainDecision(set: CompiledPolicySet, req: AuthorizationReques
     }
     (info.effect === 'Deny' ? denies : allows).push(plain(info.statement));
   }
-  if (failed.length > 0) return { decision: 'Deny', reason: 'UnsupportedConditionKey', decisive: failed, notApplied: skipped, overridden: [...denies, ...allows] };
+  if (failed.length > 0)
+    return {
+      decision: 'Deny',
+      reason: 'UnsupportedConditionKey',
+      decisive: failed,
+      notApplied: skipped,
+      overridden: [...denies, ...allows],
+    };
   if (denies.length > 0) return { decision: 'Deny', reason: 'ExplicitDeny', decisive: denies, notApplied: skipped, overridden: allows };
   if (allows.length > 0) return { decision: 'Allow', reason: 'Allowed', decisive: allows, notApplied: skipped, overridden: [] };
   return { decision: 'Deny', reason: 'ImplicitDeny', decisive: [], notApplied: skipped, overridden: [] };

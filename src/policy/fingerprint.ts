@@ -27,7 +27,11 @@ function fnv(s: string, seed: number, step: 1 | -1): number {
 }
 
 function principalKey(p: Principal): string {
-  const tags = p.tags ? Object.keys(p.tags).sort().map((k) => [k, p.tags?.[k]]) : [];
+  const tags = p.tags
+    ? Object.keys(p.tags)
+        .sort()
+        .map((k) => [k, p.tags?.[k]])
+    : [];
   return JSON.stringify([p.type, p.id, p.name, p.uuid, p.sourceIdentityId, p.sourceIdentityType, tags]);
 }
 

@@ -35,7 +35,13 @@ export function buildNrn(parts: NrnParts): string {
   const memberNo = String(parts.memberNo);
   const domain = parts.domain ?? 'PUB';
   const region = parts.region ?? '';
-  for (const [name, v] of [['product', product], ['memberNo', memberNo], ['resourceType', resourceType], ['domain', domain], ['region', region]] as const) {
+  for (const [name, v] of [
+    ['product', product],
+    ['memberNo', memberNo],
+    ['resourceType', resourceType],
+    ['domain', domain],
+    ['region', region],
+  ] as const) {
     if (!/^[A-Za-z0-9\-_.=]*$/.test(v)) throw new TypeError(`buildNrn: ${name} "${v}" has characters outside [A-Za-z0-9-_.=]`);
   }
   if (!product || !resourceType || !resourceId) throw new TypeError('buildNrn: product, resourceType and resourceId are required');
@@ -70,7 +76,8 @@ export function checkNrnPattern(raw: string): string | undefined {
   if (raw === '*') return undefined;
   if (raw.length === 0) return 'must not be empty';
   if (raw.length > PATTERN_MAX_LENGTH) return `must be at most ${PATTERN_MAX_LENGTH} characters`;
-  if (!raw.startsWith('nrn:')) return 'must be "*" or an NRN pattern starting with "nrn:" (nrn:PUB:{product}::{memberNo}:{resourceType}/{id})';
+  if (!raw.startsWith('nrn:'))
+    return 'must be "*" or an NRN pattern starting with "nrn:" (nrn:PUB:{product}::{memberNo}:{resourceType}/{id})';
   const t = parseTemplate(raw, 'nrn');
   if (!t.ok) return t.message;
   for (const p of t.template.parts) {

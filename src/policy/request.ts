@@ -10,7 +10,8 @@ import { fieldPath } from './document.js';
 import { isRequestResource } from './nrn.js';
 import type { AuthorizationRequest, ContextScalar, ContextValue, FieldError, Principal, PrincipalType } from './types.js';
 
-export type RequestValidation = { readonly ok: true; readonly request: AuthorizationRequest } | { readonly ok: false; readonly fieldErrors: readonly FieldError[] };
+export type RequestValidation =
+  { readonly ok: true; readonly request: AuthorizationRequest } | { readonly ok: false; readonly fieldErrors: readonly FieldError[] };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -105,18 +106,29 @@ function validateContext(raw: unknown, errors: FieldError[]): Record<string, Con
  */
 export function validateRequest(raw: unknown): RequestValidation {
   const errors: FieldError[] = [];
-  if (!isObject(raw)) return { ok: false, fieldErrors: [{ field: 'request', message: 'must be a JSON object with principal, action, resource and context' }] };
+  if (!isObject(raw))
+    return {
+      ok: false,
+      fieldErrors: [{ field: 'request', message: 'must be a JSON object with principal, action, resource and context' }],
+    };
   for (const k of Object.keys(raw)) {
-    if (!['principal', 'action', 'resource', 'context'].includes(k)) errors.push({ field: fieldPath('', k), message: 'unknown field (allowed: principal, action, resource, context)' });
+    if (!['principal', 'action', 'resource', 'context'].includes(k))
+      errors.push({ field: fieldPath('', k), message: 'unknown field (allowed: principal, action, resource, context)' });
   }
   const principal = validatePrincipal(raw.principal, errors);
   let resourceless = false;
-  if (typeof raw.action !== 'string') errors.push({ field: 'action', message: 'must be a qualified action such as "SSO:Change/createUser"' });
+  if (typeof raw.action !== 'string')
+    errors.push({ field: 'action', message: 'must be a qualified action such as "SSO:Change/createUser"' });
   else {
     const rows = catalog.find(raw.action);
     if (rows.length === 0) {
       const split = splitQualified(raw.action);
-      errors.push({ field: 'action', message: split ? `unknown action "${raw.action}"` : `"${raw.action}" must be qualified by its product, e.g. "SSO:Change/createUser"` });
+      errors.push({
+        field: 'action',
+        message: split
+          ? `unknown action "${raw.action}"`
+          : `"${raw.action}" must be qualified by its product, e.g. "SSO:Change/createUser"`,
+      });
     } else resourceless = rows.every((r) => r.resourceless);
   }
   if (typeof raw.resource !== 'string' || !isRequestResource(raw.resource)) {

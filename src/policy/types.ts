@@ -57,8 +57,7 @@ export interface FieldError {
 }
 
 export type ValidationResult<T> =
-  | { readonly ok: true; readonly document: T }
-  | { readonly ok: false; readonly fieldErrors: readonly FieldError[] };
+  { readonly ok: true; readonly document: T } | { readonly ok: false; readonly fieldErrors: readonly FieldError[] };
 
 export type Reason = 'ExplicitDeny' | 'Allowed' | 'ImplicitDeny' | 'UnsupportedConditionKey';
 

@@ -37,7 +37,10 @@ export function parseTemplate(raw: string, mode: WildcardMode): TemplateParse {
       }
       const parsed = parseConditionKey(inner);
       if (!parsed.ok || !parsed.key.fromPrincipal) {
-        return { ok: false, message: `unknown policy variable "\${${inner}}": variables name a principal-property key such as \${ncp:principalId}` };
+        return {
+          ok: false,
+          message: `unknown policy variable "\${${inner}}": variables name a principal-property key such as \${ncp:principalId}`,
+        };
       }
       if (text) parts.push(text);
       text = '';

@@ -31,7 +31,10 @@ export const RELATED_ACTION_FIXES: Readonly<Record<string, { readonly mapsTo: st
   'ResourceManager:get/observerList': { mapsTo: 'View/getObserverList', why: '"get/x" written for "View/getX"' },
   'ResourceManager:get/ObserverDetail': { mapsTo: 'View/getObserverDetail', why: '"get/x" written for "View/getX"' },
   // There is no getRecipientDetail action; view/getRecipientList is the one recipient view in the Observer group.
-  'ResourceManager:get/RecipientDetail': { mapsTo: 'view/getRecipientList', why: 'no recipient-detail action exists; the recipient view is view/getRecipientList' },
+  'ResourceManager:get/RecipientDetail': {
+    mapsTo: 'view/getRecipientList',
+    why: 'no recipient-detail action exists; the recipient view is view/getRecipientList',
+  },
   'ResourceManager:get/actionList': { mapsTo: 'view/getActionList', why: '"get/x" written for "view/getX"' },
   'ResourceManager:get/actionDetail': { mapsTo: 'view/getActionDetail', why: '"get/x" written for "view/getX"' },
   // S4, change/untagIPACL: a stray "A" (its twin change/tagIPACL lists View/getIPACLList).
@@ -220,7 +223,14 @@ export function catalogSelfTest(): CatalogSelfTest {
       const fixKey = `${a.product}:${ref}`;
       const fix = RELATED_ACTION_FIXES[fixKey];
       if (fix) usedFixes.add(fixKey);
-      unresolved.push({ product: a.product, action: a.name, resourceTypes: a.resourceTypes, reference: ref, mapsTo: fix?.mapsTo ?? null, why: fix?.why ?? null });
+      unresolved.push({
+        product: a.product,
+        action: a.name,
+        resourceTypes: a.resourceTypes,
+        reference: ref,
+        mapsTo: fix?.mapsTo ?? null,
+        why: fix?.why ?? null,
+      });
       if (!fix) problems.push(`${a.qualifiedName}: related action "${ref}" resolves to nothing and has no mapping`);
     }
   }

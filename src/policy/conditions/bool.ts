@@ -16,7 +16,8 @@ export const boolFamily: FamilyModule = {
   operators: ['Bool'],
   negated: [],
   templateMode: () => null,
-  checkValue: (_op, raw) => (raw.toLowerCase() === 'true' || raw.toLowerCase() === 'false' ? undefined : `"${raw}" must be "true" or "false"`),
+  checkValue: (_op, raw) =>
+    raw.toLowerCase() === 'true' || raw.toLowerCase() === 'false' ? undefined : `"${raw}" must be "true" or "false"`,
   compile(_op, values) {
     const wantTrue = values.some((v) => typeof v === 'string' && v.toLowerCase() === 'true');
     const wantFalse = values.some((v) => typeof v === 'string' && v.toLowerCase() === 'false');

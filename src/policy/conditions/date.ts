@@ -34,7 +34,9 @@ export const dateFamily: FamilyModule = {
   negated: ['DateNotEquals'],
   templateMode: () => null,
   checkValue: (_op, raw) =>
-    Number.isNaN(parseDate(raw)) ? `"${raw}" is not an ISO-8601 date (2026-01-31) or date-time with a zone (2026-01-31T09:00:00Z)` : undefined,
+    Number.isNaN(parseDate(raw))
+      ? `"${raw}" is not an ISO-8601 date (2026-01-31) or date-time with a zone (2026-01-31T09:00:00Z)`
+      : undefined,
   compile(op, values) {
     const ms = values.map((v) => parseDate(typeof v === 'string' ? v : v.join('')));
     switch (op) {

@@ -55,7 +55,10 @@ export function parseOperator(raw: string): OperatorParse {
   const family = BY_BASE.get(rest);
   if (!family) {
     const hint = [...BY_BASE.keys()].find((k) => k.toLowerCase() === rest.toLowerCase());
-    return { ok: false, message: hint ? `unknown operator "${raw}" (operator names are case-sensitive: ${hint})` : `unknown operator "${raw}"` };
+    return {
+      ok: false,
+      message: hint ? `unknown operator "${raw}" (operator names are case-sensitive: ${hint})` : `unknown operator "${raw}"`,
+    };
   }
   if (family.family === 'Null' && qualifier !== null) {
     return { ok: false, message: `"${raw}": Null tests whether a key is present and takes no ForAnyValue/ForAllValues qualifier` };
@@ -81,7 +84,13 @@ function isAbsent(v: ContextValue | null | undefined): boolean {
  * value names a property the principal lacks, the clause fails closed: it never holds in an Allow statement and
  * always holds in a Deny statement.
  */
-export function compileClause(op: ParsedOperator, key: ConditionKey, rawValues: readonly string[], principal: Principal | undefined, effect: Effect): CompiledClause {
+export function compileClause(
+  op: ParsedOperator,
+  key: ConditionKey,
+  rawValues: readonly string[],
+  principal: Principal | undefined,
+  effect: Effect,
+): CompiledClause {
   const base = { operator: op.raw, key: key.canonical, values: rawValues };
   const get = keyGetter(key);
 
@@ -107,7 +116,8 @@ export function compileClause(op: ParsedOperator, key: ConditionKey, rawValues: 
     }
     const t = parseTemplate(raw, mode);
     if (!t.ok) throw new TypeError(`compile: ${t.message}`); // validated documents never get here
-    const v: BoundValue | undefined = mode === 'like' ? (bindTemplate(t.template, principal) as readonly GlobPart[] | undefined) : bindLiteral(t.template, principal);
+    const v: BoundValue | undefined =
+      mode === 'like' ? (bindTemplate(t.template, principal) as readonly GlobPart[] | undefined) : bindLiteral(t.template, principal);
     if (v === undefined) {
       const constant = effect === 'Deny';
       return { ...base, test: () => constant };

@@ -68,8 +68,7 @@ function parseV6(s: string, end: number, out: Uint32Array): boolean {
       if (v4 < 0) return false;
       groups[n++] = Math.floor(v4 / 65536);
       groups[n++] = v4 % 65536;
-      i = end;
-      break;
+      break; // the IPv4 tail runs to the end of the string
     }
     if (d === 0 || d > 4) return false;
     groups[n++] = v;
@@ -113,8 +112,14 @@ function classify(s: string, out: Uint32Array): 0 | 4 | 6 {
   return 6;
 }
 
-interface V4Range { readonly net: number; readonly mask: number }
-interface V6Range { readonly words: Uint32Array; readonly masks: Uint32Array }
+interface V4Range {
+  readonly net: number;
+  readonly mask: number;
+}
+interface V6Range {
+  readonly words: Uint32Array;
+  readonly masks: Uint32Array;
+}
 
 function maskOf(bits: number): number {
   return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
@@ -169,7 +174,7 @@ function ipTest(values: readonly string[]): ScalarTest {
       const ip = lastV4;
       for (let i = 0; i < v4.length; i++) {
         const r = v4[i] as V4Range;
-        if (((ip & r.mask) >>> 0) === r.net) return true;
+        if ((ip & r.mask) >>> 0 === r.net) return true;
       }
       return false;
     }
@@ -177,7 +182,7 @@ function ipTest(values: readonly string[]): ScalarTest {
       outer: for (let i = 0; i < v6.length; i++) {
         const r = v6[i] as V6Range;
         for (let w = 0; w < 4; w++) {
-          if ((((scratch[w] as number) & (r.masks[w] as number)) >>> 0) !== r.words[w]) continue outer;
+          if (((scratch[w] as number) & (r.masks[w] as number)) >>> 0 !== r.words[w]) continue outer;
         }
         return true;
       }

@@ -72,7 +72,13 @@ const FIXED: readonly FixedKey[] = [
 
 const FIXED_BY_LOWER = new Map(FIXED.map((k) => [k.canonical.toLowerCase(), k]));
 
-const TAG_PREFIXES: readonly { readonly lower: string; readonly canonical: string; readonly family: KeyFamily; readonly support: KeySupport; readonly fromPrincipal: boolean }[] = [
+const TAG_PREFIXES: readonly {
+  readonly lower: string;
+  readonly canonical: string;
+  readonly family: KeyFamily;
+  readonly support: KeySupport;
+  readonly fromPrincipal: boolean;
+}[] = [
   { lower: 'ncp:principaltag/', canonical: 'ncp:principalTag/', family: 'principalTag', support: 'principal', fromPrincipal: true },
   { lower: 'ncp:resourcetag/', canonical: 'ncp:resourceTag/', family: 'resourceTag', support: 'ncp:resourceTag', fromPrincipal: false },
   { lower: 'ncp:requesttag/', canonical: 'ncp:requestTag/', family: 'requestTag', support: 'ncp:requestTag', fromPrincipal: false },
@@ -93,7 +99,10 @@ export function parseConditionKey(raw: string): KeyParse {
       if (!TAG_KEY.test(tagKey)) {
         return { ok: false, message: `tag key after "${p.canonical}" must be 1-128 characters of letters, digits and _ . / = + - @` };
       }
-      return { ok: true, key: { canonical: p.canonical + tagKey, family: p.family, tagKey, support: p.support, fromPrincipal: p.fromPrincipal } };
+      return {
+        ok: true,
+        key: { canonical: p.canonical + tagKey, family: p.family, tagKey, support: p.support, fromPrincipal: p.fromPrincipal },
+      };
     }
   }
   return { ok: false, message: `unknown condition key "${raw}"` };

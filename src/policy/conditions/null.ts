@@ -9,7 +9,8 @@ export const nullFamily: FamilyModule = {
   operators: ['Null'],
   negated: [],
   templateMode: () => null,
-  checkValue: (_op, raw) => (raw.toLowerCase() === 'true' || raw.toLowerCase() === 'false' ? undefined : `"${raw}" must be "true" or "false"`),
+  checkValue: (_op, raw) =>
+    raw.toLowerCase() === 'true' || raw.toLowerCase() === 'false' ? undefined : `"${raw}" must be "true" or "false"`,
   compile: () => () => false,
 };
 

@@ -21,7 +21,14 @@ function cmp(values: readonly number[], pred: (t: number, p: number) => boolean)
 
 export const numericFamily: FamilyModule = {
   family: 'Numeric',
-  operators: ['NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals'],
+  operators: [
+    'NumericEquals',
+    'NumericNotEquals',
+    'NumericLessThan',
+    'NumericLessThanEquals',
+    'NumericGreaterThan',
+    'NumericGreaterThanEquals',
+  ],
   negated: ['NumericNotEquals'],
   templateMode: () => null,
   checkValue: (_op, raw) => (NUMBER.test(raw) ? undefined : `"${raw}" is not a decimal number`),
