@@ -5,7 +5,7 @@
  * `Null` tests presence; `ForAnyValue:` / `ForAllValues:` say how a multi-valued key's values combine.
  */
 import type { GlobPart } from '../glob.js';
-import type { AuthorizationRequest, ContextValue, Effect, Principal } from '../types.js';
+import type { AuthorizationRequest, ContextScalar, ContextValue, Effect, Principal } from '../types.js';
 import { bindLiteral, bindTemplate, parseTemplate } from '../variables.js';
 import { boolFamily } from './bool.js';
 import { dateFamily } from './date.js';
@@ -155,6 +155,35 @@ export function compileClause(
     default:
       // Unqualified: a multi-valued key matches when any of its values does; a negated operator holds when
       // none does (ARCHITECTURE.md: "negated operators hold when no value matches").
+      if (!key.fromPrincipal) {
+        // The hot case (tag, IP, time and MFA keys): read the context in the same closure, one call per clause.
+        const name = key.canonical;
+        const single =
+          op.family.family === 'String' && (op.base === 'StringEquals' || op.base === 'StringNotEquals') && bound.length === 1
+            ? bound[0]
+            : undefined;
+        if (typeof single === 'string') {
+          return {
+            ...base,
+            test: (req) => {
+              const c = req.context;
+              const v = c === undefined ? undefined : c[name];
+              if (v === undefined || v === null) return onAbsent;
+              if (typeof v === 'string') return (v === single) !== negated;
+              return unqualified(m, v, negated, onAbsent);
+            },
+          };
+        }
+        return {
+          ...base,
+          test: (req) => {
+            const c = req.context;
+            const v = c === undefined ? undefined : c[name];
+            if (v === undefined || v === null) return onAbsent;
+            return unqualified(m, v, negated, onAbsent);
+          },
+        };
+      }
       return {
         ...base,
         test: (req) => {
@@ -167,6 +196,13 @@ export function compileClause(
         },
       };
   }
+}
+
+function unqualified(m: ScalarTest, v: ContextValue, negated: boolean, onAbsent: boolean): boolean {
+  if (!Array.isArray(v)) return m(v as ContextScalar) !== negated;
+  if (v.length === 0) return onAbsent;
+  for (let i = 0; i < v.length; i++) if (m(v[i] as ContextScalar)) return !negated;
+  return negated;
 }
 
 /** AND of clauses, as one closure. */
