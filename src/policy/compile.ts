@@ -248,6 +248,8 @@ function buildIndex(policies: readonly ValidPolicy[], principal: Principal | und
   return { infos, slots };
 }
 
+const EMPTY_INDEX: PolicyIndex = { infos: [], slots: [] };
+
 /** The result of compile: opaque to callers except for the fields below. */
 export class CompiledPolicySet {
   /** Cheap fingerprint of the inputs (policies and bound principal); see fingerprintPolicies. */
@@ -272,7 +274,8 @@ export class CompiledPolicySet {
     this.statementCount = validated.reduce((n, p) => n + p.document.permissions.length, 0);
     this.usesVariables = validated.some((p) => documentHasVariables(p.document));
     this.principal = principal;
-    this.#index = buildIndex(validated, this.usesVariables ? principal : undefined);
+    // A set with variables but no principal is bound on first use (indexFor); it needs no index up front.
+    this.#index = this.usesVariables && principal === undefined ? EMPTY_INDEX : buildIndex(validated, principal);
   }
 
   /**

@@ -56,6 +56,16 @@ describe('policy compile', () => {
     const deny = evaluate(set, { ...req, action: 'SSO:change/updateUser' });
     expect(evaluate(set, { ...req, action: 'SSO:change/deleteUser' })).to.equal(deny);
   });
+  it('binds variables on first use when compiled without a principal', () => {
+    const set = compile([input('v', doc(['change/updateUser'], ['nrn:PUB:SSO::1:User/${ncp:principalId}']))]);
+    expect(set.principal).to.equal(undefined);
+    expect(evaluate(set, { principal: alice, action: 'SSO:change/updateUser', resource: 'nrn:PUB:SSO::1:User/alice' }).decision).to.equal(
+      'Allow',
+    );
+    expect(evaluate(set, { principal: alice, action: 'SSO:change/updateUser', resource: 'nrn:PUB:SSO::1:User/bob' }).decision).to.equal(
+      'Deny',
+    );
+  });
   it('rebinds variables for another principal and reuses the binding', () => {
     const set = compile([input('v', doc(['change/updateUser'], ['nrn:PUB:SSO::1:User/${ncp:principalId}']))], { principal: alice });
     const bob: Principal = { type: 'SubAccount', id: 'bob' };
