@@ -2,8 +2,9 @@
  * Admin REST routes, declared as data (ARCHITECTURE.md "Request flows"): each route names the
  * one catalog action it needs, how to find the resource it acts on (NRN and tags), and the zod
  * schemas of its input. One pipeline runs them all:
- *   authenticate (before this) → validate input → resolve resource → authorize with the policy
- *   engine (403 and an audit event on denial) → handler (a thin call into a service) →
+ *   authenticate (before this) → validate path and query → resolve resource → authorize with the
+ *   policy engine (403 and an audit event on denial) → report body errors (400) → handler (a thin
+ *   call into a service) →
  *   audit event for every Change action → JSON response.
  * Tests walk the same specs (`adminRouteSpecs`) to prove no route is ungated or gated by the
  * wrong action.
@@ -115,12 +116,21 @@ function runRoute(spec: AdminRouteSpec, deps: AdminDeps): RequestHandler {
       const requestId = String(req.id);
       const params = parse(spec.params, req.params, 'params');
       const query = parse(spec.query, req.query, 'query');
-      const body = parse(spec.body, req.body, 'body');
+      // The body is checked now but its errors are reported only after authorization: a caller
+      // who may not perform the action learns nothing about its input rules. A body that does not
+      // validate contributes no request tags (and is refused right after authorization).
+      let body: unknown;
+      let bodyError: unknown;
+      try {
+        body = parse(spec.body, req.body, 'body');
+      } catch (err) {
+        bodyError = err;
+      }
       const resource: ResourceRef = spec.resource ? await spec.resource({ principal, accountId, params, query, body }) : { nrn: '*' };
       const context: Record<string, ContextValue | null | undefined> = {
         ...requestContext(principal, sourceIp),
         ...resourceTagContext(resource.tags),
-        ...requestTagContext(spec.requestTags?.(body)),
+        ...(bodyError === undefined ? requestTagContext(spec.requestTags?.(body)) : {}),
       };
       const actor = actorOf(principal);
       const audit = (result: 'success' | 'denied' | 'failed', errorCode: string | null, decisive: unknown[] = []) =>
@@ -133,6 +143,7 @@ function runRoute(spec: AdminRouteSpec, deps: AdminDeps): RequestHandler {
         await audit('denied', 'FORBIDDEN', [...decision.decisive]);
         throw new AppError('FORBIDDEN', `${spec.action} is not allowed on ${resource.nrn}`);
       }
+      if (bodyError !== undefined) throw bodyError;
       if (spec.refuseRoleSession && principal.kind === 'Role') {
         throw new AppError('FORBIDDEN', 'role management is not available while switched into a role; return to the sub account first');
       }
