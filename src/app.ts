@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Keyring } from './db/encryption.js';
 import { adminRouter, type AdminDeps } from './http/admin-route.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
+import { buildOpenApi, type ApiGroup } from './http/openapi.js';
 import { healthRoutes, type ReadinessProbe } from './http/health.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { requestContext } from './http/request-context.js';
@@ -19,6 +20,9 @@ import { ChangeStamps } from './iam/change-stamps.js';
 import { STS_API_PREFIX, SUBACCOUNT_API_PREFIX, stsRoutes, subAccountApiRoutes } from './iam/routes.js';
 import { consoleRouter } from './console/index.js';
 import type { Logger } from './shared/logger.js';
+
+/** Version of the admin API document (the package version). */
+export const API_VERSION = '0.1.0';
 
 export interface AppDeps {
   config: Config;
@@ -68,6 +72,14 @@ export function createApp(deps: AppDeps): GatehouseApp {
   const stamps = deps.stamps ?? new ChangeStamps();
   const adminDeps: AdminDeps = { config, logger, keyring: deps.keyring, stamps, authorizer: deps.authorizer ?? new Authorizer(stamps) };
   const authn = authenticate({ keyring: deps.keyring, sessionCookie: sessionCookieName(config) });
+  const apiGroups: ApiGroup[] = [
+    { prefix: SUBACCOUNT_API_PREFIX, tag: 'Sub Account', routes: subAccountApiRoutes },
+    { prefix: STS_API_PREFIX, tag: 'STS', routes: stsRoutes },
+  ];
+  const openApi = buildOpenApi(apiGroups, config.baseUrl, API_VERSION);
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
   app.use(SUBACCOUNT_API_PREFIX, authn, adminRouter(subAccountApiRoutes, adminDeps));
   app.use(STS_API_PREFIX, authn, adminRouter(stsRoutes, adminDeps));
   app.use('/console', express.urlencoded({ extended: false, limit: '64kb' }), consoleRouter(adminDeps));
