@@ -19,6 +19,7 @@ import { Authorizer } from './iam/authz/authorizer.js';
 import { ChangeStamps } from './iam/change-stamps.js';
 import { STS_API_PREFIX, SUBACCOUNT_API_PREFIX, stsRoutes, subAccountApiRoutes } from './iam/routes.js';
 import { consoleRouter } from './console/index.js';
+import { SSO_API_PREFIX, ssoApiRoutes } from './sso/routes.js';
 import type { Logger } from './shared/logger.js';
 
 /** Version of the admin API document (the package version). */
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
   const apiGroups: ApiGroup[] = [
     { prefix: SUBACCOUNT_API_PREFIX, tag: 'Sub Account', routes: subAccountApiRoutes },
     { prefix: STS_API_PREFIX, tag: 'STS', routes: stsRoutes },
+    { prefix: SSO_API_PREFIX, tag: 'Single Sign-On', routes: ssoApiRoutes },
   ];
   const openApi = buildOpenApi(apiGroups, config.baseUrl, API_VERSION);
   app.get('/api/v1/openapi.json', (_req, res) => {
@@ -82,6 +84,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
   });
   app.use(SUBACCOUNT_API_PREFIX, authn, adminRouter(subAccountApiRoutes, adminDeps));
   app.use(STS_API_PREFIX, authn, adminRouter(stsRoutes, adminDeps));
+  app.use(SSO_API_PREFIX, authn, adminRouter(ssoApiRoutes, adminDeps));
   app.use('/console', express.urlencoded({ extended: false, limit: '64kb' }), consoleRouter(adminDeps));
 
   app.use(notFoundHandler);
