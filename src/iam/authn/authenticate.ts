@@ -11,6 +11,7 @@ import { clientIp } from '../../http/client-ip.js';
 import { AppError } from '../../shared/errors.js';
 import { IpAllowList } from '../../shared/ip.js';
 import { AccessKey, accessKeySecretContext } from '../access-keys/access-key.model.js';
+import { touchAccessKey } from '../access-keys/access-key.service.js';
 import { Account } from '../accounts/account.model.js';
 import type { AdminPrincipal, SubAccountPrincipal } from '../principal.js';
 import { buildRoleNrn } from '../nrn.js';
@@ -106,6 +107,8 @@ async function fromSignature(req: Request, deps: AuthnDeps, accessKey: string): 
   const secret = deps.keyring.decrypt(key.secretEncrypted, accessKeySecretContext(accessKey));
   if (!verifySignature(secret, req.method, req.originalUrl, timestamp, accessKey, signature)) throw unauthenticated('the signature does not match');
   if (key.status !== 'active') throw unauthenticated('the access key is inactive');
+  // "Last used" for the key list; written at most once a minute per key, and never fails the call.
+  await touchAccessKey(key.accountId, accessKey, key.lastUsedAt).catch((err: unknown) => req.log.warn({ err, accessKey }, 'could not record the access key use'));
   if (key.owner?.type === 'root') {
     const acc = await Account.findOne({ memberNo: key.accountId }).select('rootLoginId').lean();
     if (!acc) throw unauthenticated('unknown access key');
