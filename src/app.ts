@@ -18,6 +18,7 @@ import { authenticate } from './iam/authn/authenticate.js';
 import { Authorizer } from './iam/authz/authorizer.js';
 import { ChangeStamps } from './iam/change-stamps.js';
 import { STS_API_PREFIX, SUBACCOUNT_API_PREFIX, stsRoutes, subAccountApiRoutes } from './iam/routes.js';
+import { roleSessionRouter } from './iam/roles/role.routes.js';
 import { consoleRouter } from './console/index.js';
 import { SSO_API_PREFIX, ssoApiRoutes } from './sso/routes.js';
 import type { Logger } from './shared/logger.js';
@@ -82,7 +83,8 @@ export function createApp(deps: AppDeps): GatehouseApp {
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApi);
   });
-  app.use(SUBACCOUNT_API_PREFIX, authn, adminRouter(subAccountApiRoutes, adminDeps));
+  // `POST /roles/return` ("return to sub account") is authenticated but gated by no action (role.routes.ts).
+  app.use(SUBACCOUNT_API_PREFIX, authn, roleSessionRouter(adminDeps), adminRouter(subAccountApiRoutes, adminDeps));
   app.use(STS_API_PREFIX, authn, adminRouter(stsRoutes, adminDeps));
   app.use(SSO_API_PREFIX, authn, adminRouter(ssoApiRoutes, adminDeps));
   app.use('/console', express.urlencoded({ extended: false, limit: '64kb' }), consoleRouter(adminDeps));

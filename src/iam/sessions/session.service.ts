@@ -85,3 +85,26 @@ export async function endRoleSessions(roleId: string): Promise<number> {
   const res = await ConsoleSession.deleteMany({ switchedRoleId: roleId }).setOptions({ unscoped: true });
   return res.deletedCount;
 }
+
+/**
+ * Switches a sub account's console session into a role (Sub Account "switch role", reference §3):
+ * from now on authenticate() resolves the session to the role while the role's generation,
+ * status and `expiresAt` hold. Returns false when the session is gone.
+ */
+export async function switchSessionToRole(
+  accountId: number,
+  tokenHash: string,
+  role: { roleId: string; generation: number; expiresAt: Date },
+): Promise<boolean> {
+  const res = await ConsoleSession.updateOne(
+    { accountId, tokenHash, kind: 'SubAccount' },
+    { $set: { switchedRoleId: role.roleId, switchedRoleGeneration: role.generation, switchedRoleExpiresAt: role.expiresAt } },
+  );
+  return res.matchedCount === 1;
+}
+
+/** "Return to sub account": the session acts as its sub account again. Returns false when the session is gone. */
+export async function returnSessionFromRole(accountId: number, tokenHash: string): Promise<boolean> {
+  const res = await ConsoleSession.updateOne({ accountId, tokenHash }, { $set: { switchedRoleId: null, switchedRoleGeneration: 0, switchedRoleExpiresAt: null } });
+  return res.matchedCount === 1;
+}
