@@ -81,7 +81,14 @@ export function assertThat(condition: unknown, code: ErrorCode, detail?: string)
   if (!condition) throw new AppError(code, detail);
 }
 
-/** True for MongoDB duplicate-key errors (E11000), whichever driver layer raised them. */
+/**
+ * True for MongoDB duplicate-key errors (E11000), whichever driver layer raised them. FerretDB v1
+ * (the bundled engine) answers a unique-index violation caused by an update or findAndModify with
+ * InternalError (code 1) quoting PostgreSQL's unique_violation, SQLSTATE 23505, instead of E11000.
+ */
 export function isDuplicateKeyError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 11000;
+  if (typeof err !== 'object' || err === null) return false;
+  if ('code' in err && (err as { code: unknown }).code === 11000) return true;
+  const message = 'message' in err ? (err as { message: unknown }).message : undefined;
+  return typeof message === 'string' && message.includes('(SQLSTATE 23505)');
 }
