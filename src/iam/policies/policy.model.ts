@@ -19,6 +19,10 @@ const policySchema = new Schema(
     nameKey: { type: String, required: true },
     description: { type: String, default: '' },
     document: { type: Schema.Types.Mixed, required: true },
+    /** Whether related actions were added to the Allow targets when the document was last written
+     *  (seed S1 "Caution": added by default, a deselection is respected). What was decided is
+     *  stored in `document`; evaluation never adds related actions. */
+    relatedActionsIncluded: { type: Boolean, default: true },
     tags: { type: [tag], default: [] },
   },
   { timestamps: true, collection: 'policies', minimize: false },
