@@ -143,9 +143,13 @@ async function fromSession(req: Request, session: ConsoleSessionRecord): Promise
   if (permit.length && !new IpAllowList(permit).allows(ip)) throw new AppError('FORBIDDEN', 'the console is not allowed from this address (consolePermitIps)');
   if (accountWide.length && !new IpAllowList(accountWide).allows(ip)) throw new AppError('FORBIDDEN', 'the console is not allowed from this address (account console access IPs)');
   if (session.switchedRoleId) {
-    const role = await Role.findOne({ roleId: session.switchedRoleId }).setOptions({ unscoped: true }).select('accountId roleId roleName status credentialGeneration').lean();
     const expired = session.switchedRoleExpiresAt != null && session.switchedRoleExpiresAt.getTime() <= Date.now();
-    if (!role || role.status !== 'active' || role.credentialGeneration !== session.switchedRoleGeneration || expired) {
+    // The role's session time is up: the user is back in their own sub account, as after
+    // "return to sub account" (suspension and revocation, below, end the whole session instead).
+    if (expired) return subPrincipal(sub, session.accountId, 'console', session.mfa, credentialId);
+    // Unscoped: account roles are switched into from sessions of other accounts; role ids are unique.
+    const role = await Role.findOne({ roleId: session.switchedRoleId }).setOptions({ unscoped: true }).select('accountId roleId roleName status credentialGeneration').lean();
+    if (!role || role.status !== 'active' || role.credentialGeneration !== session.switchedRoleGeneration) {
       throw unauthenticated('the role session has ended; sign in again');
     }
     return {
