@@ -85,6 +85,17 @@ export function defineRoute<P = Record<string, never>, Q = Record<string, never>
   return spec as unknown as AdminRouteSpec;
 }
 
+/** The NRN of what a handler returned (`{ nrn }` or one level down, e.g. `{ subAccount: { nrn } }`). */
+function createdNrn(result: unknown): string | undefined {
+  if (!result || typeof result !== 'object') return undefined;
+  const r = result as Record<string, unknown>;
+  if (typeof r.nrn === 'string') return r.nrn;
+  for (const v of Object.values(r)) {
+    if (v && typeof v === 'object' && typeof (v as Record<string, unknown>).nrn === 'string') return (v as Record<string, string>).nrn;
+  }
+  return undefined;
+}
+
 function isChange(action: string): boolean {
   return /:change\//i.test(action);
 }
@@ -154,7 +165,14 @@ function runRoute(spec: AdminRouteSpec, deps: AdminDeps): RequestHandler {
         if (isChange(spec.action)) await audit('failed', toAppError(err)?.code ?? 'INTERNAL');
         throw err;
       }
-      if (isChange(spec.action)) await audit('success', null);
+      if (isChange(spec.action)) {
+        // A create has no resource before it runs: the audit event names what it made.
+        const made = resource.nrn === '*' ? createdNrn(result) : undefined;
+        await recordHistory(
+          { accountId, action: spec.action, nrn: made ?? resource.nrn, result: 'success', errorCode: null, actor, sourceIp, requestId },
+          deps.logger,
+        );
+      }
       const status = spec.status ?? 200;
       if (status === 204 || result === undefined) res.status(204).end();
       else res.status(status).json(result);

@@ -38,6 +38,7 @@ describe('Sub Account API: sub accounts', function () {
     // an audit event with actor, action, NRN and result
     const ev = await HistoryEvent.findOne({ accountId: ACCOUNT, action: 'SubAccount:Change/createSubAccount' }).orFail();
     expect(ev.result).to.equal('success');
+    expect(ev.nrn, 'a create is audited with the NRN it made').to.equal(view.nrn);
     expect(ev.actor?.kind).to.equal('Root');
   });
 
