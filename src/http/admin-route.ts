@@ -53,6 +53,19 @@ export interface AdminContext<P, Q, B, E> {
   requestId: string;
   /** The raw request, for the few routes that set cookies (console session routes). */
   req: Request;
+  /** Batch routes only (`spec.items`): whether each item was allowed, in the order `items` listed them. */
+  itemsAllowed: readonly boolean[];
+  /** Batch routes only: records the audit event of one item the handler changed or failed to change. */
+  auditItem: (nrn: string, result: 'success' | 'failed', errorCode?: string | null) => Promise<void>;
+}
+
+/** One item of a batch route, authorized on its own (see `AdminRouteSpec.items`). */
+export interface BatchItemRef {
+  nrn: string;
+  /** The item's current tags (`ncp:resourceTag/…`), when it exists. */
+  tags?: readonly Tag[] | undefined;
+  /** The tags the item would be created with (`ncp:requestTag/…`, `ncp:TagKeys`). */
+  requestTags?: readonly Tag[] | undefined;
 }
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -70,6 +83,15 @@ export interface AdminRouteSpec<P = unknown, Q = unknown, B = unknown, E = unkno
   resource?: (input: { principal: AdminPrincipal; accountId: number; params: P; query: Q; body: B }) => Promise<ResourceRef<E>> | ResourceRef<E>;
   /** Tags the request sets on the resource (`ncp:requestTag/…`, `ncp:TagKeys`). */
   requestTags?: (body: B) => readonly Tag[] | undefined;
+  /**
+   * Batch routes (bulk create, bulk delete): the items the call acts on, each authorized on its own
+   * with the route's action, NRN, tags and request tags, so a tag condition applies per item and
+   * one item cannot carry another through. Denied items are audited; the call is refused (403)
+   * when no item is allowed, so a caller without the action is refused as on any route. The
+   * handler reports per-item results and audits each item it changed (`ctx.auditItem`) instead of
+   * one call-level event. A body that does not validate is authorized once against `resource`.
+   */
+  items?: (input: { principal: AdminPrincipal; accountId: number; params: P; query: Q; body: B }) => Promise<readonly BatchItemRef[]>;
   /** Refuse while switched into a role (Sub Account: role management is blocked until "return to sub account"). */
   refuseRoleSession?: boolean;
   handler: (ctx: AdminContext<P, Q, B, E>) => Promise<R>;
@@ -144,15 +166,33 @@ function runRoute(spec: AdminRouteSpec, deps: AdminDeps): RequestHandler {
         ...(bodyError === undefined ? requestTagContext(spec.requestTags?.(body)) : {}),
       };
       const actor = actorOf(principal);
+      const auditNrn = (nrn: string, result: 'success' | 'denied' | 'failed', errorCode: string | null, decisive: unknown[] = []) =>
+        recordHistory({ accountId, action: spec.action, nrn, result, errorCode, actor, sourceIp, requestId, decisive }, deps.logger);
       const audit = (result: 'success' | 'denied' | 'failed', errorCode: string | null, decisive: unknown[] = []) =>
-        recordHistory({ accountId, action: spec.action, nrn: resource.nrn, result, errorCode, actor, sourceIp, requestId, decisive }, deps.logger);
+        auditNrn(resource.nrn, result, errorCode, decisive);
 
-      const decision = await deps.authorizer.decide(principal, { action: spec.action, resource: resource.nrn, context });
-      if (decision.decision !== 'Allow') {
-        // The decisive statements go to the log and the audit trail, never to the caller.
-        req.log.info({ action: spec.action, nrn: resource.nrn, reason: decision.reason, decisive: decision.decisive }, 'admin call denied');
-        await audit('denied', 'FORBIDDEN', [...decision.decisive]);
-        throw new AppError('FORBIDDEN', `${spec.action} is not allowed on ${resource.nrn}`);
+      const itemsAllowed: boolean[] = [];
+      const itemsOf = bodyError === undefined ? spec.items : undefined;
+      const batch = itemsOf !== undefined;
+      if (itemsOf) {
+        for (const item of await itemsOf({ principal, accountId, params, query, body })) {
+          const itemContext = { ...requestContext(principal, sourceIp), ...resourceTagContext(item.tags), ...requestTagContext(item.requestTags) };
+          const d = await deps.authorizer.decide(principal, { action: spec.action, resource: item.nrn, context: itemContext });
+          itemsAllowed.push(d.decision === 'Allow');
+          if (d.decision !== 'Allow') await auditNrn(item.nrn, 'denied', 'FORBIDDEN', [...d.decisive]);
+        }
+        if (!itemsAllowed.includes(true)) {
+          req.log.info({ action: spec.action, items: itemsAllowed.length }, 'admin batch call denied for every item');
+          throw new AppError('FORBIDDEN', `${spec.action} is not allowed on any of the items`);
+        }
+      } else {
+        const decision = await deps.authorizer.decide(principal, { action: spec.action, resource: resource.nrn, context });
+        if (decision.decision !== 'Allow') {
+          // The decisive statements go to the log and the audit trail, never to the caller.
+          req.log.info({ action: spec.action, nrn: resource.nrn, reason: decision.reason, decisive: decision.decisive }, 'admin call denied');
+          await audit('denied', 'FORBIDDEN', [...decision.decisive]);
+          throw new AppError('FORBIDDEN', `${spec.action} is not allowed on ${resource.nrn}`);
+        }
       }
       if (bodyError !== undefined) throw bodyError;
       if (spec.refuseRoleSession && principal.kind === 'Role') {
@@ -160,12 +200,13 @@ function runRoute(spec: AdminRouteSpec, deps: AdminDeps): RequestHandler {
       }
       let result: unknown;
       try {
-        result = await spec.handler({ principal, accountId, params, query, body, resource, deps, sourceIp, requestId, req });
+        const auditItem = (nrn: string, result: 'success' | 'failed', errorCode: string | null = null) => auditNrn(nrn, result, errorCode);
+        result = await spec.handler({ principal, accountId, params, query, body, resource, deps, sourceIp, requestId, req, itemsAllowed, auditItem });
       } catch (err) {
         if (isChange(spec.action)) await audit('failed', toAppError(err)?.code ?? 'INTERNAL');
         throw err;
       }
-      if (isChange(spec.action)) {
+      if (isChange(spec.action) && !batch) {
         // A create has no resource before it runs: the audit event names what it made.
         const made = resource.nrn === '*' ? createdNrn(result) : undefined;
         await recordHistory(
