@@ -44,6 +44,11 @@ accountSchema.plugin(secretPlugin);
 export type AccountDoc = InferSchemaType<typeof accountSchema>;
 export const Account = mongoose.model('Account', accountSchema);
 
+/** Encryption context of the root TOTP secret (binds the ciphertext to this account). */
+export function rootMfaContext(memberNo: number): string {
+  return `Account:${memberNo}:rootMfa`;
+}
+
 /**
  * Login aliases, one document per alias (`_id` = alias): a unique key on `_id` works on every
  * engine, where a unique index on an optional field of `accounts` would collide on nulls

@@ -76,6 +76,12 @@ export async function endSubAccountSessions(accountId: number, subAccountId: str
   return res.deletedCount;
 }
 
+/** Ends every console session of an account's root identity (root password change). */
+export async function endRootSessions(accountId: number): Promise<number> {
+  const res = await ConsoleSession.deleteMany({ accountId, kind: 'Root' });
+  return res.deletedCount;
+}
+
 /**
  * Logs out everyone switched into a role (Ncloud: disabling a role logs out switched users).
  * Unscoped on purpose: account roles are switched into from other accounts' sessions; role ids
