@@ -187,9 +187,8 @@ export function authenticate(deps: AuthnDeps): RequestHandler {
       if (!SAFE_METHODS.has(req.method) && header(req, 'x-csrf-token') !== session.csrfToken) {
         throw new AppError('FORBIDDEN', 'missing or wrong X-CSRF-Token for a cookie-authenticated request');
       }
-      if (session.mustChangePassword && !req.path.endsWith('/password')) {
-        throw new AppError('FORBIDDEN', 'the password must be changed before anything else');
-      }
+      // An expired or reset password is changed on the console's password page before anything else.
+      if (session.mustChangePassword) throw new AppError('FORBIDDEN', 'the password must be changed first (console: /console/password)');
       req.principal = await fromSession(req, session);
       req.consoleSession = session;
       await touchSession(session);
