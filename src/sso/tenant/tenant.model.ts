@@ -19,6 +19,8 @@ const tenantSchema = new Schema(
     aliasKey: { type: String, required: true },
     /** `mbrLoginAllow` / `memberLoginPolicy`: UNUSED (follow each application), ALLOW, DENY. */
     memberLoginPolicy: { type: String, enum: ['UNUSED', 'ALLOW', 'DENY'], default: 'UNUSED' },
+    /** ≤300 characters (reference §1 "Common conventions"). */
+    description: { type: String, default: '' },
     termsAcceptedAt: { type: Date, required: true },
     organizationEnabled: { type: Boolean, default: false },
     organizationEnabledAt: { type: Date, default: null },
@@ -41,6 +43,17 @@ const tenantSchema = new Schema(
     /** Configurable cap on users (Ncloud's 100 is a product cap; Gatehouse serves a million). */
     userLimit: { type: Number, default: 1_000_000 },
     tags: { type: [tag], default: [] },
+    /**
+     * Bumped by every change. Updates that merge a request into stored state (login settings,
+     * tags) write the whole merged value under `revision: <read>` and retry on a miss, so each
+     * stored value is one that was validated as a whole.
+     */
+    revision: { type: Number, default: 0 },
+    /** Created by the demo seeding of the embedded default start (src/sso/demo.ts); its content is seeded once, then `demoSeededAt` is set. */
+    demo: { type: Boolean, default: false },
+    demoSeededAt: { type: Date, default: null },
+    /** Set while a delete checks for remaining users, groups, … (a short lock; see tenant.service.ts). */
+    deletingSince: { type: Date, default: null },
   },
   { timestamps: true, collection: 'sso_tenants', minimize: false },
 );
