@@ -4,9 +4,13 @@
  * `tenantId`), never a count over a million users (ARCHITECTURE.md "Scale").
  */
 import { Assignment } from '../assignments/assignment.model.js';
+import { SsoGroup } from '../groups/group.model.js';
 import { IpAcl } from '../ip-acls/ip-acl.model.js';
+import { SsoUser } from '../users/user.model.js';
 
 const CONTENTS: { kind: string; exists: (tenantId: string) => Promise<unknown> }[] = [
+  { kind: 'users', exists: (tenantId) => SsoUser.exists({ tenantId }) },
+  { kind: 'groups', exists: (tenantId) => SsoGroup.exists({ tenantId }) },
   { kind: 'assignments', exists: (tenantId) => Assignment.exists({ tenantId }) },
   { kind: 'IP ACLs', exists: (tenantId) => IpAcl.exists({ tenantId }) },
 ];
