@@ -26,11 +26,7 @@ export const MEMBERSHIP_BATCH_LIMIT = 100;
 
 const profileText = z.string().max(200, 'must be at most 200 characters');
 
-export const loginIdSchema = z
-  .string()
-  .min(3, 'must be at least 3 characters')
-  .max(60, 'must be at most 60 characters')
-  .pipe(z.email('must be an email address'));
+export const loginIdSchema = z.email('must be an email address').min(3, 'must be at least 3 characters').max(60, 'must be at most 60 characters');
 
 export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(128, 'must be at most 128 characters');
 

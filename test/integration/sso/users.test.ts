@@ -138,6 +138,8 @@ describe('SSO API: users', function () {
       await root.call('post', `${BASE}/users`, { loginId: { $ne: null } }).expect(400);
       await root.call('post', `${BASE}/users`, { loginId: ' padded@example.com' }).expect(400);
       expect(await userCount()).to.equal(before);
+      // the bound itself is accepted
+      await root.call('post', `${BASE}/users`, { loginId: `${'a'.repeat(55)}@x.io` }).expect(201);
     });
 
     it('keeps login ids unique case-insensitively under 10 concurrent creates (unique index, one winner)', async () => {
