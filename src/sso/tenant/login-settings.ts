@@ -48,9 +48,8 @@ export const DEFAULT_LOGIN_SETTINGS: Readonly<LoginSettings> = Object.freeze({
   lockoutDurationSeconds: 900,
 });
 
-const idleSeconds = z
-  .number()
-  .refine((n): n is LoginSettings['idleSessionExpirationSeconds'] => (IDLE_SESSION_SECONDS as readonly number[]).includes(n), `must be one of ${IDLE_SESSION_SECONDS.join(', ')}`);
+// A literal union, so the OpenAPI document lists the four allowed values.
+const idleSeconds = z.literal(IDLE_SESSION_SECONDS, { message: `must be one of ${IDLE_SESSION_SECONDS.join(', ')}` });
 
 /**
  * PUT body: the fields to change (others keep their stored values). The whole result is checked
