@@ -56,6 +56,8 @@ export async function policiesOf(p: AdminPrincipal): Promise<PolicyInput[]> {
 }
 
 const CACHE_LIMIT = 10_000;
+/** The main account is not subject to policies: the engine answers Root without statements. */
+const ROOT_SET = compile([]);
 
 export class Authorizer {
   private readonly cache = new Map<string, { stamp: number; set: CompiledPolicySet }>();
@@ -77,7 +79,7 @@ export class Authorizer {
 
   async decide(p: AdminPrincipal, input: AuthorizeInput, explain = false): Promise<Decision> {
     const principal = toPolicyPrincipal(p);
-    if (p.kind === 'Root') return evaluate(compile([]), { principal, action: input.action, resource: input.resource, context: input.context });
+    if (p.kind === 'Root') return evaluate(ROOT_SET, { principal, action: input.action, resource: input.resource, context: input.context });
     const set = await this.compiledFor(p);
     return evaluate(set, { principal, action: input.action, resource: input.resource, context: input.context }, { explain });
   }
