@@ -3,10 +3,14 @@
  * set, its targets (users and groups), console/API access flags and IP ACLs, a status, tags, and
  * the SSO role it provisions in the target account (ARCHITECTURE.md "Domain").
  *
- * Targets are stored as two top-level arrays, `targetUserIds` and `targetGroupIds`, each indexed
- * with `tenantId`: resolving one user's access is then a few equality queries on indexed fields
- * (the user's id, each of its groups), never a scan of the tenant (issue 6 scale rule; the bundled
- * engine indexes top-level fields only, see engine/postgresql.sql).
+ * Targets (users and groups) are documents of their own (`AssignmentTarget` below), not arrays
+ * on the assignment: resolving one user's access is then an equality query on an indexed
+ * top-level field (`targetId`: the user's id, each of its groups) and never a scan of the tenant
+ * (issue 6 scale rule). Arrays were measured first: the bundled engine (FerretDB v1) indexes an
+ * array field as ONE btree entry holding the whole JSON array, and PostgreSQL refuses btree
+ * entries over 2,704 bytes, so an indexed `targetUserIds` of ~65 UUIDs or more cannot be written
+ * at all (SQLSTATE 54000). One document per target also makes adding a target an insert (atomic
+ * on every engine, idempotent through a unique index) instead of a read-modify-write of an array.
  *
  * `provisioning` is the state of the SSO role, the one thing that lives outside this document
  * (no transactions: assignment-provisioning.ts):
@@ -29,12 +33,6 @@ export type ProvisioningState = (typeof PROVISIONING_STATES)[number];
 export const ASSIGNMENT_LIMIT = 2000;
 /** IP ACLs per access type (reference §1: "≤5 per assignment", console and API separately). */
 export const ASSIGNMENT_IP_ACL_MAX = 5;
-/**
- * Direct targets per assignment and type. Ncloud is silent; a million-user tenant reaches its
- * users through groups (as AWS IAM Identity Center recommends), and the bound keeps the document
- * far below MongoDB's 16 MB.
- */
-export const ASSIGNMENT_TARGET_MAX = 1000;
 
 const tag = new Schema({ key: { type: String, required: true }, value: { type: String, default: '' } }, { _id: false });
 
@@ -53,14 +51,12 @@ const assignmentSchema = new Schema(
     consoleAccessAllowed: { type: Boolean, default: true },
     apiAccessAllowed: { type: Boolean, default: false },
     status: { type: String, enum: ASSIGNMENT_STATUSES, default: 'ACTIVATED' },
-    targetUserIds: { type: [String], default: [] },
-    targetGroupIds: { type: [String], default: [] },
     consoleAccessRestricted: { type: Boolean, default: false },
     consoleAccessIpAclIds: { type: [String], default: [] },
     apiAccessRestricted: { type: Boolean, default: false },
     apiAccessIpAclIds: { type: [String], default: [] },
     tags: { type: [tag], default: [] },
-    /** Compare-and-set token of read-modify-write changes (tags). */
+    /** Compare-and-set token of read-modify-write changes (IP ACL lists, tags). */
     revision: { type: Number, default: 0 },
     roleId: { type: String, required: true },
     provisioning: { type: String, enum: PROVISIONING_STATES, required: true },
@@ -74,9 +70,6 @@ const assignmentSchema = new Schema(
 );
 assignmentSchema.index({ assignmentId: 1 }, { unique: true });
 assignmentSchema.index({ tenantId: 1, nameKey: 1 }, { unique: true });
-// Access resolution: one equality query per principal (resolve-access.ts).
-assignmentSchema.index({ tenantId: 1, targetUserIds: 1 });
-assignmentSchema.index({ tenantId: 1, targetGroupIds: 1 });
 // Re-sync of a permission set's roles, and refusing to delete a set in use.
 assignmentSchema.index({ tenantId: 1, permissionSetId: 1 });
 // Reverse links of IP ACLs, and refusing to delete an ACL in use.
@@ -89,3 +82,29 @@ assignmentSchema.plugin(scopePlugin, { key: 'tenantId' });
 export type AssignmentDoc = InferSchemaType<typeof assignmentSchema>;
 export type StoredAssignment = AssignmentDoc & { createdAt?: Date; updatedAt?: Date };
 export const Assignment = mongoose.model('SsoAssignment', assignmentSchema);
+
+export const TARGET_TYPES = ['user', 'group'] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+
+/**
+ * One target of one assignment (reference §1 "Targets": `{targetType: user|group, targetIds[]}`).
+ * The unique index makes adding a target idempotent and lists an assignment's targets of one type
+ * in id order; the (tenantId, targetId) index answers "which assignments name this principal" with
+ * one equality query (resolve-access.ts). User and group ids are UUIDs, so one field holds both.
+ */
+const assignmentTargetSchema = new Schema(
+  {
+    tenantId: { type: String, required: true },
+    accountId: { type: Number, required: true },
+    assignmentId: { type: String, required: true },
+    targetType: { type: String, enum: TARGET_TYPES, required: true },
+    targetId: { type: String, required: true },
+  },
+  { timestamps: { createdAt: true, updatedAt: false }, collection: 'sso_assignment_targets', versionKey: false },
+);
+assignmentTargetSchema.index({ tenantId: 1, assignmentId: 1, targetType: 1, targetId: 1 }, { unique: true });
+assignmentTargetSchema.index({ tenantId: 1, targetId: 1 });
+assignmentTargetSchema.plugin(scopePlugin, { key: 'tenantId' });
+
+export type AssignmentTargetDoc = InferSchemaType<typeof assignmentTargetSchema>;
+export const AssignmentTarget = mongoose.model('SsoAssignmentTarget', assignmentTargetSchema);
