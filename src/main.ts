@@ -13,6 +13,7 @@ import type { SweepHandle } from './db/sweep.js';
 import { ChangeStamps } from './iam/change-stamps.js';
 import { bootstrap } from './iam/bootstrap.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { reconcileAllTenants } from './sso/assignments/assignment-provisioning.js';
 
 const NO_DATABASE_HELP =
   'Gatehouse needs a MongoDB-compatible database. Point it at MongoDB 6+ with MONGODB_URI=mongodb://HOST:27017/gatehouse ' +
@@ -92,6 +93,14 @@ async function main(): Promise<void> {
 
   const stamps = new ChangeStamps();
   stamps.start(1000, logger);
+  // SSO role provisioning a crash left half-done is finished or rolled back before serving
+  // (src/sso/assignments/assignment-provisioning.ts); a failure here is retried on reads.
+  try {
+    const reconciled = await reconcileAllTenants(stamps);
+    if (reconciled.size > 0) logger.info({ tenants: Object.fromEntries(reconciled) }, 'SSO assignments reconciled');
+  } catch (err) {
+    logger.warn({ err }, 'SSO assignment reconciliation failed; unfinished assignments are finished when read');
+  }
   const app = createApp({ config, logger, db, keyring, stamps });
   const server: Server = createServer(app);
   server.keepAliveTimeout = 5_000;
