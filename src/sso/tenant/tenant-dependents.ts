@@ -1,16 +1,19 @@
 /**
  * What a tenant holds that must be deleted before the tenant itself (tenant.service.ts
- * deleteTenant). Each check asks whether one document of the kind exists (an indexed lookup on
- * `tenantId`), never a count over a million users (ARCHITECTURE.md "Scale").
+ * deleteTenant): users, groups, permission sets, assignments and IP ACLs. Each check asks whether
+ * one document of the kind exists (an indexed lookup on `tenantId`), never a count over a million
+ * users (ARCHITECTURE.md "Scale").
  */
 import { Assignment } from '../assignments/assignment.model.js';
 import { SsoGroup } from '../groups/group.model.js';
 import { IpAcl } from '../ip-acls/ip-acl.model.js';
+import { PermissionSet } from '../permission-sets/permission-set.model.js';
 import { SsoUser } from '../users/user.model.js';
 
 const CONTENTS: { kind: string; exists: (tenantId: string) => Promise<unknown> }[] = [
   { kind: 'users', exists: (tenantId) => SsoUser.exists({ tenantId }) },
   { kind: 'groups', exists: (tenantId) => SsoGroup.exists({ tenantId }) },
+  { kind: 'permission sets', exists: (tenantId) => PermissionSet.exists({ tenantId }) },
   { kind: 'assignments', exists: (tenantId) => Assignment.exists({ tenantId }) },
   { kind: 'IP ACLs', exists: (tenantId) => IpAcl.exists({ tenantId }) },
 ];
