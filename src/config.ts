@@ -173,6 +173,7 @@ const envSchema = z
       .max(86_400, 'must be between 1 and 86400')
       .default(60),
     METRICS_ENABLED: booleanString.default(true),
+    GATEHOUSE_DEMO: booleanString.optional(),
   })
   .superRefine((env, ctx) => {
     if ((env.GATEHOUSE_ROOT_ACCESS_KEY === undefined) !== (env.GATEHOUSE_ROOT_SECRET_KEY === undefined)) {
@@ -227,6 +228,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   expirySweepIntervalSec: number;
   metricsEnabled: boolean;
+  /** Seed the demo SSO tenant at start (src/sso/demo.ts): GATEHOUSE_DEMO, by default only on the bundled engine. */
+  demo: boolean;
 }
 
 /** Parses the environment; throws ConfigError with one readable line on the first bad variable. */
@@ -265,5 +268,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     expirySweepIntervalSec: e.EXPIRY_SWEEP_INTERVAL_SEC,
     metricsEnabled: e.METRICS_ENABLED,
+    demo: e.GATEHOUSE_DEMO ?? !e.MONGODB_URI,
   };
 }

@@ -14,6 +14,7 @@ import { ChangeStamps } from './iam/change-stamps.js';
 import { bootstrap } from './iam/bootstrap.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { reconcileAllTenants } from './sso/assignments/assignment-provisioning.js';
+import { startDemo } from './sso/demo.js';
 
 const NO_DATABASE_HELP =
   'Gatehouse needs a MongoDB-compatible database. Point it at MongoDB 6+ with MONGODB_URI=mongodb://HOST:27017/gatehouse ' +
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.warn({ err }, 'SSO assignment reconciliation failed; unfinished assignments are finished when read');
   }
+  await startDemo(config, stamps, logger);
   const app = createApp({ config, logger, db, keyring, stamps });
   const server: Server = createServer(app);
   server.keepAliveTimeout = 5_000;
