@@ -3,9 +3,13 @@
 #
 # FerretDB v1 (embedded in engine/, a small Go program) on a private PostgreSQL
 # cluster, for development, tests, CI and benchmarks on machines without mongod.
+# FerretDB listens on a Unix socket in the instance directory, behind the
+# program's own wire-protocol proxy on the loopback port, which serializes
+# writes per collection: FerretDB v1 alone loses concurrent updates to one
+# document (engine/proxy.go).
 #
 #   start   builds the engine if needed (cached in .engine/bin), creates the
-#           cluster on first use, starts PostgreSQL and FerretDB on loopback
+#           cluster on first use, starts PostgreSQL and the engine on loopback
 #           ports, waits until both answer, and prints exactly one line on stdout:
 #               MONGODB_URI=mongodb://127.0.0.1:PORT/
 #           Already running: prints the same line. Exit 0, or 1 with a message.
@@ -23,6 +27,9 @@
 #                                 pg/              PostgreSQL cluster (owned by the postgres
 #                                                  user when run as root)
 #                                 run/             its unix socket
+#                                 engine.sock      FerretDB's socket, behind the proxy (a
+#                                                  loopback port instead when the path is
+#                                                  too long for a socket address)
 #                                 postgresql.log, engine.log, pg_ctl.out
 #                                 engine.pid, engine.port, pg.port, uri
 #                               Instances with different directories run side by side.
@@ -54,6 +61,7 @@ SOCKET_DIR=$INSTANCE/run
 PG_LOG=$INSTANCE/postgresql.log
 PG_CTL_OUT=$INSTANCE/pg_ctl.out
 ENGINE_LOG=$INSTANCE/engine.log
+ENGINE_SOCKET=$INSTANCE/engine.sock
 ENGINE_PID_FILE=$INSTANCE/engine.pid
 ENGINE_PORT_FILE=$INSTANCE/engine.port
 PG_PORT_FILE=$INSTANCE/pg.port
@@ -414,8 +422,11 @@ start_engine() {
     rm -f "$URI_FILE"
     # setsid: not in the caller's process group (a Ctrl-C there must not kill
     # it); all descriptors redirected so a caller reading our stdout gets EOF.
+    # -backend-socket: the engine removes it first if no engine answers on it
+    # (left by one that was killed).
     setsid "$BIN" \
       -listen-addr "127.0.0.1:$port" \
+      -backend-socket "$ENGINE_SOCKET" \
       -postgresql-url "postgres://$PG_ROLE@127.0.0.1:$pg_port/$PG_DATABASE" \
       -log-level "${GATEHOUSE_ENGINE_LOG_LEVEL:-error}" \
       -uri-file "$URI_FILE" \
