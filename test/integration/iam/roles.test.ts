@@ -108,7 +108,7 @@ describe('Sub Account API: roles', function () {
       const stored = await Role.findOne({ accountId: ACCOUNT, roleId: role.roleId }).orFail().lean();
       expect(stored.roleNameKey).to.equal('ops-admin');
       const ev = await HistoryEvent.findOne({ accountId: ACCOUNT, action: 'SubAccount:Change/createRole', result: 'success' }).orFail();
-      expect(ev.nrn).to.equal('*');
+      expect(ev.nrn, 'the create is audited with the NRN it made').to.equal(role.nrn);
       expect(ev.actor?.kind).to.equal('Root');
     });
 
