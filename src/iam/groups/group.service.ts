@@ -30,6 +30,7 @@ import {
   type ListGroupsQuery,
   type UpdateGroupInput,
 } from './group.schemas.js';
+import { escapeRegex } from '../../shared/query.js';
 
 export interface GroupView {
   groupId: string;
@@ -61,9 +62,6 @@ export type StoredGroup = AdminGroupDoc & { createdAt?: Date; updatedAt?: Date }
 /** The quota counter of an account's groups (src/shared/quota.ts). */
 export const groupQuotaKey = (accountId: number): string => `groups:${accountId}`;
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 export function toGroupView(d: StoredGroup): GroupView {
   return {

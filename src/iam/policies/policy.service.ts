@@ -24,6 +24,7 @@ import {
   type ListPoliciesQuery,
   type UpdatePolicyInput,
 } from './policy.schemas.js';
+import { escapeRegex } from '../../shared/query.js';
 
 export type PolicyType = 'UserCreated' | 'SystemManaged';
 
@@ -64,9 +65,6 @@ export type PolicyEntity = { kind: 'managed'; policy: ManagedPolicy } | { kind: 
 /** The quota counter of an account's user-created policies (src/shared/quota.ts). */
 export const policyQuotaKey = (accountId: number): string => `policies:${accountId}`;
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function userSummary(d: Stored): PolicySummary {
   return {

@@ -21,6 +21,7 @@ import { StsCredential } from '../sts/sts-credential.model.js';
 import { RoleServerBinding } from './role-server-binding.model.js';
 import { DEFAULT_ROLE_SESSION_SEC, ROLE_LIMIT, ROLE_TARGET_ACCOUNT_LIMIT, Role, type RoleDoc, type RoleType } from './role.model.js';
 import type { AttachAccountInput, CreateRoleInput, ListRolesQuery, UpdateRoleInput } from './role.schemas.js';
+import { escapeRegex } from '../../shared/query.js';
 
 export interface RoleView {
   roleId: string;
@@ -70,9 +71,6 @@ export function toRoleView(d: StoredRole): RoleView {
 const quotaKey = (accountId: number) => `roles:${accountId}`;
 const notFound = (roleId: string) => new AppError('NOT_FOUND', `role ${roleId} does not exist`);
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** Managed policies are stored by their stable id, whether the caller gave the id or the name, so one policy is never attached twice. */
 export function normalizePolicyIds(policyIds: readonly string[]): string[] {

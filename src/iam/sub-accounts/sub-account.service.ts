@@ -19,6 +19,7 @@ import { endSubAccountSessions } from '../sessions/session.service.js';
 import { StsCredential } from '../sts/sts-credential.model.js';
 import { SUB_ACCOUNT_LIMIT, SubAccount, type SubAccountDoc } from './sub-account.model.js';
 import type { CreateSubAccountInput, UpdateSubAccountInput } from './sub-account.schemas.js';
+import { escapeRegex } from '../../shared/query.js';
 
 export interface SubAccountView {
   subAccountId: string;
@@ -78,9 +79,6 @@ function generatePassword(): string {
   return randomBytes(15).toString('base64url');
 }
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 export async function findSubAccount(accountId: number, subAccountId: string): Promise<Stored | null> {
   return SubAccount.findOne({ accountId, subAccountId }).lean<Stored>();

@@ -19,6 +19,7 @@ import { ssoNrn, type TenantRecord } from '../tenant/tenant-context.js';
 import { SsoUser } from '../users/user.model.js';
 import { SSO_GROUP_LIMIT, SsoGroup, ssoGroupQuotaKey, type SsoGroupDoc } from './group.model.js';
 import type { CreateGroupInput, ListGroupsQuery, UpdateGroupInput } from './group.schemas.js';
+import { escapeRegex } from '../../shared/query.js';
 
 type GroupTenant = Pick<TenantRecord, 'tenantId' | 'accountId'>;
 
@@ -53,9 +54,6 @@ export function toGroupView(d: StoredGroup): GroupView {
   };
 }
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 const notFound = (groupId: string) => new AppError('NOT_FOUND', `group ${groupId} does not exist`);
 

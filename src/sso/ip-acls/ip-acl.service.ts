@@ -14,6 +14,7 @@ import { requireTenant, ssoNrn } from '../tenant/tenant-context.js';
 import { IP_ACL_LIMIT, IpAcl, type StoredIpAcl } from './ip-acl.model.js';
 import type { CreateIpAclInput, ListIpAclsQuery, ReplaceIpAclInput } from './ip-acl.schemas.js';
 import { addTags, removeTags, type TagStore } from './tag-changes.js';
+import { escapeRegex } from '../../shared/query.js';
 
 export interface IpAclView {
   ipAclId: string;
@@ -48,9 +49,6 @@ export function toIpAclView(d: StoredIpAcl): IpAclView {
 const quotaKey = (tenantId: string) => `ssoIpAcls:${tenantId}`;
 const notFound = (ipAclId: string) => new AppError('NOT_FOUND', `IP ACL ${ipAclId} does not exist`);
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 export async function findIpAcl(tenantId: string, ipAclId: string): Promise<StoredIpAcl | null> {
   return IpAcl.findOne({ tenantId, ipAclId }).lean<StoredIpAcl>();

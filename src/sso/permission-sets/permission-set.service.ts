@@ -22,6 +22,7 @@ import { ssoNameKey } from '../shared/schemas.js';
 import { requireTenant, ssoNrn } from '../tenant/tenant-context.js';
 import { PERMISSION_SET_LIMIT, PERMISSION_SET_POLICY_MAX, PermissionSet, type StoredPermissionSet } from './permission-set.model.js';
 import type { CreatePermissionSetInput, ListPermissionSetsQuery, RemovePoliciesInput, UpdatePermissionSetInput } from './permission-set.schemas.js';
+import { escapeRegex } from '../../shared/query.js';
 
 export interface PermissionSetView {
   permissionSetId: string;
@@ -61,9 +62,6 @@ const quotaKey = (tenantId: string) => `ssoPermissionSets:${tenantId}`;
 const notFound = (id: string) => new AppError('NOT_FOUND', `permission set ${id} does not exist`);
 const WRITE_ATTEMPTS = 8;
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 export async function findPermissionSet(tenantId: string, permissionSetId: string): Promise<StoredPermissionSet | null> {
   return PermissionSet.findOne({ tenantId, permissionSetId }).lean<StoredPermissionSet>();

@@ -21,6 +21,7 @@ import { ssoNrn, type TenantRecord } from '../tenant/tenant-context.js';
 import { SsoUserSession, type SsoUserSessionDoc } from './user-session.model.js';
 import { SsoUser, ssoUserMfaContext, ssoUserQuotaKey, type SsoUserDoc, type SsoUserStatus } from './user.model.js';
 import type { AccessRulesInput, AllowSourcesInput, CreateUserInput, ListUsersQuery, UpdateUserInput, UserProfileInput } from './user.schemas.js';
+import { escapeRegex } from '../../shared/query.js';
 
 /** The tenant fields a user service needs. */
 export type UserTenant = Pick<TenantRecord, 'tenantId' | 'accountId' | 'userLimit'>;
@@ -99,9 +100,6 @@ export function toUserView(d: StoredUser): UserView {
   };
 }
 
-export function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 const notFound = (userId: string) => new AppError('NOT_FOUND', `user ${userId} does not exist`);
 
