@@ -18,6 +18,7 @@ import { ssoRoleId } from '../../iam/roles/sso-role.service.js';
 import { StsCredential } from '../../iam/sts/sts-credential.model.js';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
 import { page, type Page } from '../../shared/pagination.js';
+import { escapeRegex } from '../../shared/query.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { SsoGroup } from '../groups/group.model.js';
@@ -124,10 +125,6 @@ export async function toAssignmentView(d: StoredAssignment): Promise<AssignmentV
 
 const notFound = (id: string) => new AppError('NOT_FOUND', `assignment ${id} does not exist`);
 const WRITE_ATTEMPTS = 8;
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** The assignment as stored, unless it is being deleted (then it no longer exists for anyone). */
 export async function findAssignment(tenantId: string, assignmentId: string): Promise<StoredAssignment | null> {
