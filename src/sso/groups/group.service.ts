@@ -20,6 +20,7 @@ import { SsoUser } from '../users/user.model.js';
 import { SSO_GROUP_LIMIT, SsoGroup, ssoGroupQuotaKey, type SsoGroupDoc } from './group.model.js';
 import type { CreateGroupInput, ListGroupsQuery, UpdateGroupInput } from './group.schemas.js';
 import { escapeRegex } from '../../shared/query.js';
+import { removeDeletedPrincipalTargets } from '../assignments/assignment.service.js';
 
 type GroupTenant = Pick<TenantRecord, 'tenantId' | 'accountId'>;
 
@@ -152,6 +153,8 @@ export async function deleteGroup(tenant: GroupTenant, groupId: string, { batchS
     idleRounds = res.modifiedCount === 0 ? idleRounds + 1 : 0;
     if (idleRounds > 1) throw new AppError('INTERNAL', `removing the members of group ${groupId} makes no progress`);
   }
+  // Before the group record goes, so an interrupted delete redoes this step on its retry.
+  await removeDeletedPrincipalTargets(tenantId, groupId);
   const res = await SsoGroup.deleteOne({ tenantId, groupId });
   if (res.deletedCount === 1) await releaseQuota(ssoGroupQuotaKey(tenantId));
   return progress;

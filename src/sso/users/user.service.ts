@@ -22,6 +22,7 @@ import { SsoUserSession, type SsoUserSessionDoc } from './user-session.model.js'
 import { SsoUser, ssoUserMfaContext, ssoUserQuotaKey, type SsoUserDoc, type SsoUserStatus } from './user.model.js';
 import type { AccessRulesInput, AllowSourcesInput, CreateUserInput, ListUsersQuery, UpdateUserInput, UserProfileInput } from './user.schemas.js';
 import { escapeRegex } from '../../shared/query.js';
+import { removeDeletedPrincipalTargets } from '../assignments/assignment.service.js';
 
 /** The tenant fields a user service needs. */
 export type UserTenant = Pick<TenantRecord, 'tenantId' | 'accountId' | 'userLimit'>;
@@ -188,12 +189,14 @@ export async function updateUser(tenant: UserTenant, userId: string, input: Upda
   return toUserView(d);
 }
 
-/** Deletes the user and its sessions. Group memberships lived on the user, so they go with it. */
+/** Deletes the user, its sessions and its assignment targets. Group memberships lived on the user, so they go with it. */
 export async function deleteUser(tenant: UserTenant, userId: string): Promise<StoredUser> {
   const d = await SsoUser.findOneAndDelete({ tenantId: tenant.tenantId, userId }).lean<StoredUser>();
   if (!d) throw notFound(userId);
   await releaseQuota(ssoUserQuotaKey(tenant.tenantId));
   await SsoUserSession.deleteMany({ tenantId: tenant.tenantId, userId });
+  // A deleted user is no longer a target of any assignment (target lists stay truthful).
+  await removeDeletedPrincipalTargets(tenant.tenantId, userId);
   return d;
 }
 

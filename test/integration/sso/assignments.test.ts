@@ -309,6 +309,19 @@ describe('SSO API: assignments and their SSO roles', function () {
   });
 
   describe('rules', () => {
+    it('deleting a user or a group through the API removes it from every assignment’s targets', async () => {
+      const set = await newSet('Leavers', { systemManagedPolicyIds: ['NCP_SINGLE_SIGN_ON_VIEWER'] });
+      const a = (await createAssignment({ assignmentName: 'Leavers', permissionSetId: set }).expect(201)).body;
+      const group = await ssoGroup(tenantId);
+      const leaver = await ssoUser(tenantId);
+      const stayer = await ssoUser(tenantId);
+      await root.call('post', `${BASE}/assignments/${a.assignmentId}/targets`, { targetType: 'user', targetIds: [leaver, stayer] }).expect(200);
+      await root.call('post', `${BASE}/assignments/${a.assignmentId}/targets`, { targetType: 'group', targetIds: [group] }).expect(200);
+      await root.call('delete', `${BASE}/users/${leaver}`).expect(204);
+      await root.call('delete', `${BASE}/groups/${group}`).expect((res) => expect(res.status).to.be.oneOf([200, 204]));
+      expect(await targetsOf(a.assignmentId)).to.deep.equal([`user:${stayer}`]);
+    });
+
     it('names: rules, immutability, and case-insensitive uniqueness under concurrent creates', async () => {
       for (const assignmentName of ['a', 'x'.repeat(31), '-x', 'has space']) {
         const res = await createAssignment({ assignmentName, permissionSetId: viewerSet }).expect(400);
