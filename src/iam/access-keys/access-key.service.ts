@@ -15,7 +15,7 @@
 import { randomInt } from 'node:crypto';
 import type { Keyring } from '../../db/encryption.js';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
-import { page, type Page, type PageQuery } from '../../shared/pagination.js';
+import { pageOf, type Page, type PageQuery } from '../../shared/pagination.js';
 import { STS_KEY_PREFIX } from '../sts/sts-credential.model.js';
 import { SubAccount } from '../sub-accounts/sub-account.model.js';
 import {
@@ -93,15 +93,7 @@ export async function listSubAccountAccessKeys(
 ): Promise<Page<AccessKeyView>> {
   if (!exists) throw subAccountMissing(subAccountId);
   const filter = ownedBy(accountId, subAccountId);
-  const [items, total] = await Promise.all([
-    AccessKey.find(filter)
-      .sort({ createdAt: 1, accessKey: 1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<Stored[]>(),
-    AccessKey.countDocuments(filter),
-  ]);
-  return page(items.map(toView), total, q);
+  return pageOf(AccessKey.find(filter).sort({ createdAt: 1, accessKey: 1 }).lean<Stored[]>(), AccessKey.countDocuments(filter), q, toView);
 }
 
 /**

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { findManagedPolicy } from '../../policy/index.js';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
-import { page, type Page, type PageQuery } from '../../shared/pagination.js';
+import { pageOf, page, type Page, type PageQuery } from '../../shared/pagination.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { accountScope, type ChangeStamps } from '../change-stamps.js';
@@ -89,15 +89,7 @@ async function mustFind(accountId: number, groupId: string): Promise<StoredGroup
 export async function listGroups(accountId: number, q: ListGroupsQuery): Promise<Page<GroupView>> {
   const filter: Record<string, unknown> = { accountId };
   if (q.searchName) filter.nameKey = { $regex: `^${escapeRegex(groupNameKey(q.searchName))}` };
-  const [items, total] = await Promise.all([
-    AdminGroup.find(filter)
-      .sort({ nameKey: 1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<StoredGroup[]>(),
-    AdminGroup.countDocuments(filter),
-  ]);
-  return page(items.map(toGroupView), total, q);
+  return pageOf(AdminGroup.find(filter).sort({ nameKey: 1 }).lean<StoredGroup[]>(), AdminGroup.countDocuments(filter), q, toGroupView);
 }
 
 async function policiesOfGroup(accountId: number, policyIds: readonly string[]): Promise<GroupDetail['policies']> {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { findManagedPolicy, managedPolicies, withRelatedActions, type ManagedPolicy, type PolicyDocument } from '../../policy/index.js';
 import { AppError, isDuplicateKeyError, type FieldError } from '../../shared/errors.js';
-import { page, type Page } from '../../shared/pagination.js';
+import { pageOf, page, type Page } from '../../shared/pagination.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { accountScope, type ChangeStamps } from '../change-stamps.js';
@@ -165,15 +165,7 @@ export async function listPolicies(accountId: number, q: ListPoliciesQuery): Pro
   }
   const filter: Record<string, unknown> = { accountId };
   if (prefix) filter.nameKey = { $regex: `^${escapeRegex(prefix)}` };
-  const [items, total] = await Promise.all([
-    Policy.find(filter)
-      .sort({ nameKey: 1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<Stored[]>(),
-    Policy.countDocuments(filter),
-  ]);
-  return page(items.map(userSummary), total, q);
+  return pageOf(Policy.find(filter).sort({ nameKey: 1 }).lean<Stored[]>(), Policy.countDocuments(filter), q, userSummary);
 }
 
 /** Where a policy is attached; system-managed ones may be referenced by id or by name. */

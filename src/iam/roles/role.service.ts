@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { findManagedPolicy, parseNrn } from '../../policy/index.js';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
-import { page, type Page, type PageQuery } from '../../shared/pagination.js';
+import { pageOf, page, type Page, type PageQuery } from '../../shared/pagination.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { Account } from '../accounts/account.model.js';
@@ -100,11 +100,7 @@ export async function listRoles(accountId: number, q: ListRolesQuery): Promise<P
   const filter: Record<string, unknown> = { accountId };
   if (q.roleType) filter.roleType = q.roleType;
   if (q.searchRoleName) filter.roleNameKey = { $regex: `^${escapeRegex(q.searchRoleName.toLowerCase())}` };
-  const [items, total] = await Promise.all([
-    Role.find(filter).sort({ roleNameKey: 1 }).skip(q.pageNo * q.pageSize).limit(q.pageSize).lean<StoredRole[]>(),
-    Role.countDocuments(filter),
-  ]);
-  return page(items.map(toRoleView), total, q);
+  return pageOf(Role.find(filter).sort({ roleNameKey: 1 }).lean<StoredRole[]>(), Role.countDocuments(filter), q, toRoleView);
 }
 
 export async function getRole(accountId: number, roleId: string): Promise<RoleDetail> {

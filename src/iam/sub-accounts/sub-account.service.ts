@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
 import { hashPassword } from '../../shared/password-hash.js';
-import { page, type Page, type PageQuery } from '../../shared/pagination.js';
+import { pageOf, type Page, type PageQuery } from '../../shared/pagination.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { AccessKey } from '../access-keys/access-key.model.js';
@@ -93,11 +93,7 @@ async function mustFind(accountId: number, subAccountId: string): Promise<Stored
 export async function listSubAccounts(accountId: number, q: PageQuery & { searchLoginId?: string | undefined }): Promise<Page<SubAccountView>> {
   const filter: Record<string, unknown> = { accountId };
   if (q.searchLoginId) filter.loginIdKey = { $regex: `^${escapeRegex(q.searchLoginId.toLowerCase())}` };
-  const [items, total] = await Promise.all([
-    SubAccount.find(filter).sort({ loginIdKey: 1 }).skip(q.pageNo * q.pageSize).limit(q.pageSize).lean<Stored[]>(),
-    SubAccount.countDocuments(filter),
-  ]);
-  return page(items.map(toSubAccountView), total, q);
+  return pageOf(SubAccount.find(filter).sort({ loginIdKey: 1 }).lean<Stored[]>(), SubAccount.countDocuments(filter), q, toSubAccountView);
 }
 
 export async function getSubAccount(accountId: number, subAccountId: string): Promise<SubAccountView> {

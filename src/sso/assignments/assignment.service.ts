@@ -17,7 +17,7 @@ import { endRoleSessions } from '../../iam/sessions/session.service.js';
 import { ssoRoleId } from '../../iam/roles/sso-role.service.js';
 import { StsCredential } from '../../iam/sts/sts-credential.model.js';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
-import { page, type Page } from '../../shared/pagination.js';
+import { pageOf, page, type Page } from '../../shared/pagination.js';
 import { escapeRegex } from '../../shared/query.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
@@ -188,11 +188,7 @@ export async function listAssignments(accountId: number, q: ListAssignmentsQuery
   if (q.permissionSetId) filter.permissionSetId = q.permissionSetId;
   if (q.accountMemberNo) filter.accountMemberNo = q.accountMemberNo;
   if (q.status) filter.status = q.status;
-  const [items, total] = await Promise.all([
-    Assignment.find(filter).sort({ nameKey: 1 }).skip(q.pageNo * q.pageSize).limit(q.pageSize).lean<StoredAssignment[]>(),
-    Assignment.countDocuments(filter),
-  ]);
-  return page(items.map(toAssignmentSummary), total, q);
+  return pageOf(Assignment.find(filter).sort({ nameKey: 1 }).lean<StoredAssignment[]>(), Assignment.countDocuments(filter), q, toAssignmentSummary);
 }
 
 /** An assignment; unfinished provisioning is finished first (the reconciler, on read). */

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
-import { page, type Page } from '../../shared/pagination.js';
+import { pageOf, type Page } from '../../shared/pagination.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { mergeTags, SSO_TAG_LIMIT, ssoNameKey } from '../shared/schemas.js';
@@ -73,15 +73,7 @@ export async function mustFindLiveGroup(tenantId: string, groupId: string): Prom
 export async function listGroups(tenant: GroupTenant, q: ListGroupsQuery): Promise<Page<GroupView>> {
   const filter: Record<string, unknown> = { tenantId: tenant.tenantId, deletingSince: null };
   if (q.groupName) filter.nameKey = { $regex: `^${escapeRegex(ssoNameKey(q.groupName))}` };
-  const [items, total] = await Promise.all([
-    SsoGroup.find(filter)
-      .sort({ nameKey: 1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<StoredGroup[]>(),
-    SsoGroup.countDocuments(filter),
-  ]);
-  return page(items.map(toGroupView), total, q);
+  return pageOf(SsoGroup.find(filter).sort({ nameKey: 1 }).lean<StoredGroup[]>(), SsoGroup.countDocuments(filter), q, toGroupView);
 }
 
 /** The group with its member count (an indexed count of `{ tenantId, groupIds: groupId }`). */

@@ -15,7 +15,7 @@
  *   delete, or the add's write came first and the delete's pull removes it.
  */
 import { AppError } from '../../shared/errors.js';
-import { page, type Page, type PageQuery } from '../../shared/pagination.js';
+import { pageOf, page, type Page, type PageQuery } from '../../shared/pagination.js';
 import type { TenantRecord } from '../tenant/tenant-context.js';
 import { GROUPS_PER_USER, SsoUser } from '../users/user.model.js';
 import { mustFindUser, toUserView, type StoredUser, type UserView } from '../users/user.service.js';
@@ -38,30 +38,14 @@ export async function listGroupsOfUser(tenant: MembershipTenant, userId: string,
   const user = await mustFindUser(tenant.tenantId, userId);
   if (user.groupIds.length === 0) return page([], 0, q);
   const filter = { tenantId: tenant.tenantId, groupId: { $in: [...user.groupIds] }, deletingSince: null };
-  const [items, total] = await Promise.all([
-    SsoGroup.find(filter)
-      .sort({ nameKey: 1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<StoredGroup[]>(),
-    SsoGroup.countDocuments(filter),
-  ]);
-  return page(items.map(toGroupView), total, q);
+  return pageOf(SsoGroup.find(filter).sort({ nameKey: 1 }).lean<StoredGroup[]>(), SsoGroup.countDocuments(filter), q, toGroupView);
 }
 
 /** A group's members, by login id, paged (`{ tenantId, groupIds: groupId }`, indexed). */
 export async function listMembersOfGroup(tenant: MembershipTenant, groupId: string, q: PageQuery): Promise<Page<UserView>> {
   await mustFindLiveGroup(tenant.tenantId, groupId);
   const filter = { tenantId: tenant.tenantId, groupIds: groupId };
-  const [items, total] = await Promise.all([
-    SsoUser.find(filter)
-      .sort({ loginIdKey: 1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<StoredUser[]>(),
-    SsoUser.countDocuments(filter),
-  ]);
-  return page(items.map(toUserView), total, q);
+  return pageOf(SsoUser.find(filter).sort({ loginIdKey: 1 }).lean<StoredUser[]>(), SsoUser.countDocuments(filter), q, toUserView);
 }
 
 function limitError(detail: string, fieldErrors: { field: string; message: string }[] = []): AppError {

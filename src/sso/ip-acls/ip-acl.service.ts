@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
-import { page, type Page } from '../../shared/pagination.js';
+import { pageOf, type Page } from '../../shared/pagination.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { Assignment } from '../assignments/assignment.model.js';
@@ -64,11 +64,7 @@ export async function listIpAcls(accountId: number, q: ListIpAclsQuery): Promise
   const { tenantId } = await requireTenant(accountId);
   const filter: Record<string, unknown> = { tenantId };
   if (q.ipAclName) filter.nameKey = { $regex: `^${escapeRegex(ssoNameKey(q.ipAclName))}` };
-  const [items, total] = await Promise.all([
-    IpAcl.find(filter).sort({ nameKey: 1 }).skip(q.pageNo * q.pageSize).limit(q.pageSize).lean<StoredIpAcl[]>(),
-    IpAcl.countDocuments(filter),
-  ]);
-  return page(items.map(toIpAclView), total, q);
+  return pageOf(IpAcl.find(filter).sort({ nameKey: 1 }).lean<StoredIpAcl[]>(), IpAcl.countDocuments(filter), q, toIpAclView);
 }
 
 export async function getIpAcl(accountId: number, ipAclId: string): Promise<IpAclView> {

@@ -12,7 +12,7 @@ import type { ChangeStamps } from '../../iam/change-stamps.js';
 import { policyNameKey } from '../../iam/policies/policy.schemas.js';
 import { findManagedPolicy } from '../../policy/index.js';
 import { AppError, isDuplicateKeyError, type FieldError } from '../../shared/errors.js';
-import { page, type Page } from '../../shared/pagination.js';
+import { pageOf, type Page } from '../../shared/pagination.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { Assignment } from '../assignments/assignment.model.js';
@@ -141,11 +141,7 @@ export async function listPermissionSets(accountId: number, q: ListPermissionSet
   const { tenantId } = await requireTenant(accountId);
   const filter: Record<string, unknown> = { tenantId };
   if (q.permissionSetName) filter.nameKey = { $regex: `^${escapeRegex(ssoNameKey(q.permissionSetName))}` };
-  const [items, total] = await Promise.all([
-    PermissionSet.find(filter).sort({ nameKey: 1 }).skip(q.pageNo * q.pageSize).limit(q.pageSize).lean<StoredPermissionSet[]>(),
-    PermissionSet.countDocuments(filter),
-  ]);
-  return page(items.map(toPermissionSetView), total, q);
+  return pageOf(PermissionSet.find(filter).sort({ nameKey: 1 }).lean<StoredPermissionSet[]>(), PermissionSet.countDocuments(filter), q, toPermissionSetView);
 }
 
 export async function getPermissionSet(accountId: number, permissionSetId: string): Promise<PermissionSetView> {

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Keyring } from '../../db/encryption.js';
 import { matchTotpStep } from '../../iam/mfa/totp.js';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
-import { page, type Page, type PageQuery } from '../../shared/pagination.js';
+import { pageOf, type Page, type PageQuery } from '../../shared/pagination.js';
 import { hashPassword } from '../../shared/password-hash.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
@@ -119,15 +119,7 @@ export async function listUsers(tenant: UserTenant, q: ListUsersQuery): Promise<
   if (q.loginId) filter.loginIdKey = { $regex: `^${escapeRegex(q.loginId.toLowerCase())}` };
   if (q.status) filter.status = q.status;
   if (q.groupId) filter.groupIds = q.groupId;
-  const [items, total] = await Promise.all([
-    SsoUser.find(filter)
-      .sort({ loginIdKey: 1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<StoredUser[]>(),
-    SsoUser.countDocuments(filter),
-  ]);
-  return page(items.map(toUserView), total, q);
+  return pageOf(SsoUser.find(filter).sort({ loginIdKey: 1 }).lean<StoredUser[]>(), SsoUser.countDocuments(filter), q, toUserView);
 }
 
 export async function getUser(tenant: UserTenant, userId: string): Promise<UserView> {
@@ -331,15 +323,7 @@ function toSessionView(s: SsoUserSessionDoc): UserSessionView {
 export async function listUserSessions(tenant: UserTenant, userId: string, q: PageQuery): Promise<Page<UserSessionView>> {
   await mustFindUser(tenant.tenantId, userId);
   const filter = { tenantId: tenant.tenantId, userId };
-  const [items, total] = await Promise.all([
-    SsoUserSession.find(filter)
-      .sort({ createdAt: -1 })
-      .skip(q.pageNo * q.pageSize)
-      .limit(q.pageSize)
-      .lean<SsoUserSessionDoc[]>(),
-    SsoUserSession.countDocuments(filter),
-  ]);
-  return page(items.map(toSessionView), total, q);
+  return pageOf(SsoUserSession.find(filter).sort({ createdAt: -1 }).lean<SsoUserSessionDoc[]>(), SsoUserSession.countDocuments(filter), q, toSessionView);
 }
 
 /** `expireActiveSession` for every session of the user; the credential generation moves too. */
