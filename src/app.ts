@@ -20,6 +20,7 @@ import { ChangeStamps } from './iam/change-stamps.js';
 import { STS_API_PREFIX, SUBACCOUNT_API_PREFIX, stsRoutes, subAccountApiRoutes } from './iam/routes.js';
 import { roleSessionRouter } from './iam/roles/role.routes.js';
 import { consoleRouter } from './console/index.js';
+import { tenantRoutes } from './http/tenant-routes.js';
 import { SSO_API_PREFIX, ssoApiRoutes } from './sso/routes.js';
 import type { Logger } from './shared/logger.js';
 
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
   app.use(STS_API_PREFIX, authn, adminRouter(stsRoutes, adminDeps));
   app.use(SSO_API_PREFIX, authn, adminRouter(ssoApiRoutes, adminDeps));
   app.use('/console', express.urlencoded({ extended: false, limit: '64kb' }), consoleRouter(adminDeps));
+  app.use(tenantRoutes(adminDeps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

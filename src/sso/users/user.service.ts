@@ -19,6 +19,7 @@ import type { Tag } from '../../shared/tags.js';
 import { mergeTags, SSO_TAG_LIMIT } from '../shared/schemas.js';
 import { ssoNrn, type TenantRecord } from '../tenant/tenant-context.js';
 import { SsoUserSession, type SsoUserSessionDoc } from './user-session.model.js';
+import { endSsoSession, endUserSsoSessions } from '../../auth/sso-session.js';
 import { SsoUser, ssoUserMfaContext, ssoUserQuotaKey, type SsoUserDoc, type SsoUserStatus } from './user.model.js';
 import type { AccessRulesInput, AllowSourcesInput, CreateUserInput, ListUsersQuery, UpdateUserInput, UserProfileInput } from './user.schemas.js';
 import { escapeRegex } from '../../shared/query.js';
@@ -186,7 +187,7 @@ export async function deleteUser(tenant: UserTenant, userId: string): Promise<St
   const d = await SsoUser.findOneAndDelete({ tenantId: tenant.tenantId, userId }).lean<StoredUser>();
   if (!d) throw notFound(userId);
   await releaseQuota(ssoUserQuotaKey(tenant.tenantId));
-  await SsoUserSession.deleteMany({ tenantId: tenant.tenantId, userId });
+  await endUserSsoSessions(tenant.tenantId, userId, 'deleted');
   // A deleted user is no longer a target of any assignment (target lists stay truthful).
   await removeDeletedPrincipalTargets(tenant.tenantId, userId);
   return d;
@@ -200,7 +201,7 @@ export async function setUserStatus(tenant: UserTenant, userId: string, status: 
   const update = status === 'SUSPENDED' ? { $set: { status }, $inc: { credentialGeneration: 1 } } : { $set: { status } };
   const d = await SsoUser.findOneAndUpdate({ tenantId: tenant.tenantId, userId }, update, { returnDocument: 'after' }).lean<StoredUser>();
   if (!d) throw notFound(userId);
-  if (status === 'SUSPENDED') await SsoUserSession.deleteMany({ tenantId: tenant.tenantId, userId });
+  if (status === 'SUSPENDED') await endUserSsoSessions(tenant.tenantId, userId, 'suspended');
   return toUserView(d);
 }
 
@@ -330,15 +331,14 @@ export async function listUserSessions(tenant: UserTenant, userId: string, q: Pa
 export async function expireUserSessions(tenant: UserTenant, userId: string): Promise<{ userId: string; expiredSessions: number }> {
   const d = await SsoUser.findOneAndUpdate({ tenantId: tenant.tenantId, userId }, { $inc: { credentialGeneration: 1 } }, { returnDocument: 'after' }).lean();
   if (!d) throw notFound(userId);
-  const res = await SsoUserSession.deleteMany({ tenantId: tenant.tenantId, userId, expiresAt: { $gt: new Date() } });
   // Expired leftovers are removed too (the sweep would), but are not counted as ended here.
-  await SsoUserSession.deleteMany({ tenantId: tenant.tenantId, userId });
-  return { userId, expiredSessions: res.deletedCount };
+  const expiredSessions = await endUserSsoSessions(tenant.tenantId, userId, 'adminExpired');
+  return { userId, expiredSessions };
 }
 
 /** `expireActiveSession` for one session; 404 for an unknown or already expired one. */
 export async function expireUserSession(tenant: UserTenant, userId: string, sessionId: string): Promise<void> {
   await mustFindUser(tenant.tenantId, userId);
-  const res = await SsoUserSession.deleteOne({ tenantId: tenant.tenantId, userId, sessionId, expiresAt: { $gt: new Date() } });
-  if (res.deletedCount === 0) throw new AppError('NOT_FOUND', `session ${sessionId} of user ${userId} does not exist or has expired`);
+  const live = await SsoUserSession.exists({ tenantId: tenant.tenantId, userId, sessionId });
+  if (!live || !(await endSsoSession(tenant.tenantId, sessionId, 'adminExpired'))) throw new AppError('NOT_FOUND', `session ${sessionId} of user ${userId} does not exist or has expired`);
 }
