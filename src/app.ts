@@ -20,6 +20,7 @@ import { ChangeStamps } from './iam/change-stamps.js';
 import { STS_API_PREFIX, SUBACCOUNT_API_PREFIX, stsRoutes, subAccountApiRoutes } from './iam/routes.js';
 import { roleSessionRouter } from './iam/roles/role.routes.js';
 import { consoleRouter } from './console/index.js';
+import { OutboxNotifier, type Notifier } from './notifications/notifier.js';
 import { tenantRoutes } from './http/tenant-routes.js';
 import { SSO_API_PREFIX, ssoApiRoutes } from './sso/routes.js';
 import type { Logger } from './shared/logger.js';
@@ -38,6 +39,8 @@ export interface AppDeps {
   /** Cross-process change stamps (main.ts starts their poller). */
   stamps?: ChangeStamps;
   authorizer?: Authorizer;
+  /** Defaults to the outbox (messages stored in MongoDB). */
+  notifier?: Notifier;
 }
 
 /** The console session cookie: `__Host-` prefixed (Secure, Path=/, no Domain) when served over HTTPS. */
@@ -73,7 +76,7 @@ export function createApp(deps: AppDeps): GatehouseApp {
   app.use(['/api', '/console'], cookieParser());
 
   const stamps = deps.stamps ?? new ChangeStamps();
-  const adminDeps: AdminDeps = { config, logger, keyring: deps.keyring, stamps, authorizer: deps.authorizer ?? new Authorizer(stamps) };
+  const adminDeps: AdminDeps = { config, logger, keyring: deps.keyring, stamps, authorizer: deps.authorizer ?? new Authorizer(stamps), notifier: deps.notifier ?? new OutboxNotifier() };
   const authn = authenticate({ keyring: deps.keyring, sessionCookie: sessionCookieName(config) });
   const apiGroups: ApiGroup[] = [
     { prefix: SUBACCOUNT_API_PREFIX, tag: 'Sub Account', routes: subAccountApiRoutes },

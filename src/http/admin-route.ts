@@ -12,6 +12,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import type { ZodType } from 'zod';
 import type { Config } from '../config.js';
+import type { Notifier } from '../notifications/notifier.js';
 import type { Keyring } from '../db/encryption.js';
 import type { Authorizer } from '../iam/authz/authorizer.js';
 import type { ChangeStamps } from '../iam/change-stamps.js';
@@ -30,6 +31,8 @@ export interface AdminDeps {
   keyring: Keyring;
   authorizer: Authorizer;
   stamps: ChangeStamps;
+  /** How messages reach people (one-time codes, password links, expiry notices). */
+  notifier: Notifier;
 }
 
 export interface ResourceRef<E = unknown> {
