@@ -14,6 +14,13 @@ interface CommandEntry {
 
 const COMMANDS = new Map<string, CommandEntry>([
   [
+    'oidc',
+    {
+      summary: 'OpenID Provider maintenance: rotate a tenant\'s signing keys',
+      load: async () => (await import('./oidc.js')).runOidc,
+    },
+  ],
+  [
     'policy',
     {
       summary: 'validate policy files, list the action catalog, simulate a decision',
