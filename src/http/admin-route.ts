@@ -99,7 +99,7 @@ export interface AdminRouteSpec<P = unknown, Q = unknown, B = unknown, E = unkno
   refuseRoleSession?: boolean;
   handler: (ctx: AdminContext<P, Q, B, E>) => Promise<R>;
   /** Success status; 204 sends no body. */
-  status?: 200 | 201 | 204;
+  status?: 200 | 201 | 202 | 204;
 }
 
 /** Declares a route with its types inferred from the schemas. */

@@ -14,6 +14,7 @@ import cookieParser from 'cookie-parser';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AdminDeps } from './admin-route.js';
 import { authRouter } from '../auth/routes.js';
+import { passwordRouter } from '../auth/password.routes.js';
 import { portalRouter } from '../portal/routes.js';
 import { oidcRouter } from '../oidc/routes.js';
 import { samlRouter } from '../saml/routes.js';
@@ -37,6 +38,7 @@ export function tenantRoutes(deps: TenantDeps): Router {
   const inner = Router({ mergeParams: true });
   outer.use('/tenants/:tenantRef', cookieParser(), resolveTenant, inner);
   inner.use(authRouter(deps));
+  inner.use(passwordRouter(deps));
   inner.use(portalRouter(deps));
   inner.use(oidcRouter(deps));
   inner.use(samlRouter(deps));

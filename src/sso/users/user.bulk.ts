@@ -13,11 +13,10 @@
  */
 import type { z } from 'zod';
 import { AppError, type ErrorCode, type FieldError } from '../../shared/errors.js';
-import { hashPassword } from '../../shared/password-hash.js';
 import { ssoNrn } from '../tenant/tenant-context.js';
 import { SsoUser } from './user.model.js';
 import { createUserBody, type CreateUserInput } from './user.schemas.js';
-import { deleteUser, insertUser, newUserDocument, type UserTenant } from './user.service.js';
+import { deleteUser, hashAdminSetPassword, insertUser, newUserDocument, type UserTenant } from './user.service.js';
 
 export interface RowError {
   errorCode: ErrorCode;
@@ -104,9 +103,15 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 export async function bulkCreateUsers(tenant: UserTenant, rows: readonly unknown[], allowed: readonly boolean[], audit: RowAudit): Promise<BulkResult<BulkCreateRow>> {
   const action = 'SSO:Change/createUser';
   const parsed = rows.map((row, i) => parseCreateRow(row, i));
-  const hashes = await mapLimited(parsed, HASH_CONCURRENCY, async (p, i) =>
-    allowed[i] === true && p.ok && p.input.password !== undefined ? hashPassword(p.input.password) : null,
-  );
+  // A password the tenant's policy refuses spoils its row only (400 on body.users.{i}.password).
+  const hashes = await mapLimited(parsed, HASH_CONCURRENCY, async (p, i): Promise<{ hash: string | null } | { error: RowError }> => {
+    if (allowed[i] !== true || !p.ok) return { hash: null };
+    try {
+      return { hash: await hashAdminSetPassword(tenant.tenantId, p.input, `body.users.${i}.password`) };
+    } catch (err) {
+      return { error: rowError(err) };
+    }
+  });
   const results: BulkCreateRow[] = [];
   for (const [index, p] of parsed.entries()) {
     const loginId = loginIdOf(rows[index]);
@@ -118,8 +123,13 @@ export async function bulkCreateUsers(tenant: UserTenant, rows: readonly unknown
       results.push({ index, loginId, error: p.error });
       continue;
     }
+    const hashed = hashes[index];
+    if (hashed && 'error' in hashed) {
+      results.push({ index, loginId, error: hashed.error });
+      continue;
+    }
     try {
-      const view = await insertUser(tenant, newUserDocument(tenant, p.input, hashes[index] ?? null));
+      const view = await insertUser(tenant, newUserDocument(tenant, p.input, hashed?.hash ?? null));
       results.push({ index, loginId: view.loginId, userId: view.userId, nrn: view.nrn });
       await audit(view.nrn, 'success');
     } catch (err) {

@@ -16,6 +16,8 @@ import type { z } from 'zod';
 import { defineRoute, type AdminRouteSpec } from '../../http/admin-route.js';
 import { addUserToGroups, listGroupsOfUser, removeUserFromGroup } from '../groups/membership.service.js';
 import { findTenantOfAccount, requireTenant, ssoNrn } from '../tenant/tenant-context.js';
+import { actorOf } from '../../iam/principal.js';
+import { issuePasswordReset } from '../../auth/password-reset.service.js';
 import { bulkCreateUsers, bulkDeleteTargets, bulkDeleteUsers, parseCreateRow } from './user.bulk.js';
 import {
   addMfaDeviceBody,
@@ -103,6 +105,19 @@ export const userRoutes: AdminRouteSpec[] = [
     body: updateUserBody,
     resource: userResource,
     handler: async ({ accountId, params, body }) => service.updateUser(await requireTenant(accountId), params.userId, body),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/users/:userId/password-reset',
+    // Ncloud has no such action (it relies on the external IdP); resetting a credential changes
+    // the user, so it is gated by updateUser (AWS IAM's UpdateLoginProfile is likewise an update).
+    action: 'SSO:change/updateUser',
+    summary: 'E-mail the user a one-time password reset link (1 hour, single use); 202, the token is never returned',
+    params: userIdParams,
+    resource: userResource,
+    status: 202,
+    handler: async ({ accountId, params, deps, principal }) =>
+      issuePasswordReset(await requireTenant(accountId), params.userId, deps, `${actorOf(principal).kind}:${actorOf(principal).name}`),
   }),
   defineRoute({
     method: 'delete',

@@ -6,8 +6,10 @@
  * Where the reference is silent:
  * - `loginId` is not trimmed: an address with surrounding spaces is refused, not changed.
  * - The optional initial `password` (automation; the sign-in issue verifies it) follows NIST SP
- *   800-63B like the sub account's: 12-128 characters of any kind, never trimmed. With a
- *   password, `needPasswordReset` defaults to true (Keycloak's "temporary" default).
+ *   800-63B: the schema only bounds the raw input (8, the lowest tenant minimum, to 1024 UTF-16
+ *   units); the service applies the tenant's policy (src/auth/password-policy.ts: its
+ *   `passwordMinLength`, 256 code points after NFKC, blocklist, context words), never trimmed.
+ *   With a password, `needPasswordReset` defaults to true (Keycloak's "temporary" default).
  * - Allowed source IPs: the sub account's shape (`consolePermitIps`, `useApiAllowSource`,
  *   `apiAllowSources`; reference §1 marks it [I]), at most 50 entries each, normalised.
  * - The TOTP key (`encodedKey`) must carry at least 128 bits (RFC 4226 §4 R6): 26 or more base32
@@ -28,7 +30,7 @@ const profileText = z.string().max(200, 'must be at most 200 characters');
 
 export const loginIdSchema = z.email('must be an email address').min(3, 'must be at least 3 characters').max(60, 'must be at most 60 characters');
 
-export const passwordSchema = z.string().min(12, 'must be at least 12 characters').max(128, 'must be at most 128 characters');
+export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 256 characters');
 
 const userProfileFields = {
   firstName: profileText,

@@ -13,7 +13,8 @@ import type { Keyring } from '../../db/encryption.js';
 import { matchTotpStep } from '../../iam/mfa/totp.js';
 import { AppError, isDuplicateKeyError } from '../../shared/errors.js';
 import { pageOf, type Page, type PageQuery } from '../../shared/pagination.js';
-import { hashPassword } from '../../shared/password-hash.js';
+import { checkPasswordPolicy, describePasswordPolicyFailure, hashUserPassword } from '../../auth/password-policy.js';
+import { getLoginSettings } from '../tenant/tenant.service.js';
 import { acquireQuota, releaseQuota } from '../../shared/quota.js';
 import type { Tag } from '../../shared/tags.js';
 import { mergeTags, SSO_TAG_LIMIT } from '../shared/schemas.js';
@@ -169,8 +170,27 @@ export async function insertUser(tenant: UserTenant, doc: ReturnType<typeof newU
   }
 }
 
+/**
+ * An admin-set password (create, bulk create) against the tenant's password policy
+ * (src/auth/password-policy.ts: its `passwordMinLength`, blocklist, the user's login id, e-mail
+ * and names), then hashed over its NFKC form. A refused one is a 400 naming `field`, before
+ * anything is written. Never logged, never echoed.
+ */
+export async function hashAdminSetPassword(tenantId: string, input: CreateUserInput, field = 'body.password'): Promise<string | null> {
+  if (input.password === undefined) return null;
+  const minLength = (await getLoginSettings(tenantId))?.passwordMinLength ?? 12;
+  const p = input.userProfile;
+  const policy = checkPasswordPolicy(input.password, { minLength, context: [input.loginId, p.email, p.firstName, p.lastName] });
+  if (!policy.ok) {
+    throw new AppError('VALIDATION_FAILED', 'the password does not meet the password policy', {
+      fieldErrors: [{ field, message: describePasswordPolicyFailure(policy.reasons, minLength) }],
+    });
+  }
+  return hashUserPassword(input.password);
+}
+
 export async function createUser(tenant: UserTenant, input: CreateUserInput): Promise<UserView> {
-  const passwordHash = input.password !== undefined ? await hashPassword(input.password) : null;
+  const passwordHash = await hashAdminSetPassword(tenant.tenantId, input);
   return insertUser(tenant, newUserDocument(tenant, input, passwordHash));
 }
 

@@ -1,0 +1,114 @@
+/**
+ * End-user password pages under `/tenants/{t}` (mounted by src/http/tenant-routes.ts):
+ *   GET  /password/reset?token=…   the form of a one-time reset link (src/auth/password-reset.service.ts)
+ *   POST /password/reset           new password twice + the token (hidden field)
+ *
+ * - The token is the only credential: 256 random bits a cross-site attacker cannot know, so it
+ *   also serves as the form's CSRF token. It travels in the query only on the first GET (the link
+ *   in the e-mail), then in the POST body; the request logger drops queries, the page is
+ *   `Cache-Control: no-store`, and `Referrer-Policy: no-referrer` is global (security-headers.ts).
+ * - A refused password re-renders the form with every reason, tied to the field; the link stays
+ *   usable. An unknown, used or expired link gets one message that says nothing about the user.
+ * - Success answers 303 to a confirmation page (no form re-submission on reload; RFC 9700 §4.12:
+ *   credential POSTs are answered with 303, never 307).
+ */
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { TenantDeps } from '../http/tenant-routes.js';
+import { tenantOf } from '../http/tenant-routes.js';
+import { renderPage } from '../console/views.js';
+import { describePasswordPolicyFailure, PASSWORD_MAX_LENGTH, type PasswordPolicyReason } from './password-policy.js';
+import { completePasswordReset, findPendingPasswordReset } from './password-reset.service.js';
+
+/** Raw input bound (UTF-16 units): 256 code points are at most 512 units; the policy counts code points. */
+const RAW_PASSWORD_MAX = 1024;
+/** The browser's `maxlength` counts UTF-16 units; the server applies the real rule. */
+const FIELD_MAXLENGTH = PASSWORD_MAX_LENGTH * 2;
+
+const resetForm = z.object({
+  token: z.string().max(100),
+  newPassword: z.string().max(RAW_PASSWORD_MAX),
+  confirmPassword: z.string().max(RAW_PASSWORD_MAX),
+});
+
+const INVALID_LINK = 'This password reset link is not valid: it may have expired, been used already, or been replaced by a newer one. Ask your administrator for a new link.';
+
+function policyMessages(reasons: readonly PasswordPolicyReason[], minLength: number): string[] {
+  return reasons.map((r) => `The password ${describePasswordPolicyFailure([r], minLength)}.`);
+}
+
+export function passwordRouter(deps: TenantDeps): Router {
+  const router = Router({ mergeParams: true });
+  const base = (res: Response) => `/tenants/${encodeURIComponent(tenantOf(res).tenantId)}`;
+  const tenantName = (res: Response) => tenantOf(res).tenantAlias;
+
+  const noStore = (_req: Request, res: Response, next: () => void) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  };
+
+  const message = (res: Response, status: number, heading: string, text: string, opts: { role?: string; login?: boolean } = {}) =>
+    renderPage(
+      res,
+      'auth/password-message',
+      { title: heading, tenantName: tenantName(res), heading, message: text, role: opts.role ?? '', loginUrl: opts.login ? `${base(res)}/login` : '' },
+      status,
+    );
+
+  const form = (res: Response, status: number, data: { token: string; loginId: string; minLength: number; errors: string[] }) =>
+    renderPage(
+      res,
+      'auth/password-reset',
+      { title: 'Choose a new password', tenantName: tenantName(res), action: `${base(res)}/password/reset`, maxLength: FIELD_MAXLENGTH, ...data },
+      status,
+    );
+
+  router.get('/password/reset', noStore, async (req, res) => {
+    const token = typeof req.query.token === 'string' ? req.query.token : undefined;
+    const pending = await findPendingPasswordReset(tenantOf(res).tenantId, token);
+    if (!pending || !token) {
+      message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+      return;
+    }
+    form(res, 200, { token, loginId: pending.loginId, minLength: pending.minLength, errors: [] });
+  });
+
+  router.post('/password/reset', noStore, express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
+    const parsed = resetForm.safeParse(req.body);
+    if (!parsed.success) {
+      message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+      return;
+    }
+    const { token, newPassword, confirmPassword } = parsed.data;
+    const tenantId = tenantOf(res).tenantId;
+    if (newPassword !== confirmPassword) {
+      const pending = await findPendingPasswordReset(tenantId, token);
+      if (!pending) {
+        message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+        return;
+      }
+      form(res, 400, { token, loginId: pending.loginId, minLength: pending.minLength, errors: ['The two passwords are not the same.'] });
+      return;
+    }
+    const result = await completePasswordReset(tenantId, token, newPassword, deps.logger);
+    if (!result.ok) {
+      if (result.error === 'invalidLink') {
+        message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+        return;
+      }
+      const pending = await findPendingPasswordReset(tenantId, token);
+      form(res, 400, { token, loginId: pending?.loginId ?? '', minLength: result.minLength, errors: policyMessages(result.reasons, result.minLength) });
+      return;
+    }
+    res.redirect(303, `${base(res)}/password/reset/done`);
+  });
+
+  router.get('/password/reset/done', (_req, res) => {
+    message(res, 200, 'Password changed', 'Your new password is set and you were signed out everywhere. Sign in with the new password.', {
+      role: 'status',
+      login: true,
+    });
+  });
+
+  return router;
+}
