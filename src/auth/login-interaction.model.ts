@@ -26,6 +26,13 @@ const loginInteractionSchema = new Schema(
     interactionId: { type: String, required: true },
     /** SHA-256 of the browser-binding cookie token. */
     bindingHash: { type: String, required: true },
+    /**
+     * The forms' CSRF token (synchronizer token, security-bar §4 "CSRF"): rendered into every
+     * form of this interaction and compared in constant time on every POST.
+     */
+    csrfToken: { type: String, default: null },
+    /** What the next page should tell the user (`failed`, `throttled`, `wrongCode`, ...): post/redirect/get. */
+    notice: { type: String, default: null },
     state: { type: String, enum: LOGIN_STATES, default: 'identify' },
     /** Path (under `/tenants/{t}/`) to return to when completed; validated by beginLogin. */
     returnTo: { type: String, required: true },
@@ -48,6 +55,8 @@ const loginInteractionSchema = new Schema(
     otpHash: { type: String, default: null, secret: true },
     otpChannel: { type: String, default: null },
     otpExpiresAt: { type: Date, default: null },
+    /** One-time codes sent in this interaction (bounded: each one is a message to the user). */
+    otpSends: { type: Number, default: 0 },
     /** An existing session re-authenticating (step-up): its token is replaced on completion. */
     stepUpSessionId: { type: String, default: null },
     /** The result, once completed. */

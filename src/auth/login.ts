@@ -118,6 +118,7 @@ export async function beginLogin(req: Request, res: Response, input: BeginLoginI
     tenantId: input.tenant.tenantId,
     interactionId,
     bindingHash: hash(binding),
+    csrfToken: randomBytes(32).toString('base64url'),
     returnTo: input.returnTo,
     client: input.client,
     clientName: input.clientName ?? null,

@@ -187,3 +187,13 @@ export async function endUserSsoSessions(tenantId: string, userId: string, reaso
   }
   return live;
 }
+
+/**
+ * The CSRF token of forms that act on a live session (sign-out here; the portal's forms may use
+ * it too): derived from the session's token hash, which only the server and the holder of the
+ * HttpOnly cookie can know, so a cross-site page cannot produce it. It changes with the token
+ * (every sign-in and step-up).
+ */
+export function ssoSessionCsrfToken(s: Pick<SsoSessionRecord, 'tokenHash'>): string {
+  return createHash('sha256').update(`gh-sso-csrf|${s.tokenHash ?? ''}`).digest('base64url');
+}
