@@ -51,6 +51,7 @@ function cookie(req: Request, name: string): string | undefined {
 }
 
 function whoIs(identity: ConsoleIdentity): string {
+  if (identity.kind === 'SsoRole') return `${identity.loginId} (SSO user, as role ${identity.roleName})`;
   return identity.kind === 'Root' ? `${identity.loginId} (main account)` : `${identity.loginId} (sub account ${identity.name})`;
 }
 

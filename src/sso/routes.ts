@@ -3,8 +3,10 @@
  * every route of the module, in one list the app mounts and the catalog walk inspects.
  */
 import type { AdminRouteSpec } from '../http/admin-route.js';
+import { applicationRoutes } from './applications/application.routes.js';
 import { assignmentRoutes } from './assignments/assignment.routes.js';
 import { ssoGroupRoutes } from './groups/group.routes.js';
+import { consentRoutes } from './consents/consent.routes.js';
 import { ipAclRoutes } from './ip-acls/ip-acl.routes.js';
 import { permissionSetRoutes } from './permission-sets/permission-set.routes.js';
 import { tenantRoutes } from './tenant/tenant.routes.js';
@@ -19,4 +21,6 @@ export const ssoApiRoutes: AdminRouteSpec[] = [
   ...ipAclRoutes,
   ...permissionSetRoutes,
   ...assignmentRoutes,
+  ...applicationRoutes,
+  ...consentRoutes,
 ];

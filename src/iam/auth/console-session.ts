@@ -9,10 +9,13 @@ import { Account } from '../accounts/account.model.js';
 import { endSession, findSession, touchSession, type ConsoleSessionRecord } from '../sessions/session.service.js';
 import { SubAccount } from '../sub-accounts/sub-account.model.js';
 import { subAccountConsoleRefusal, type ConsoleRefusal } from './console-access.js';
+import { checkSsoRoleSession } from '../../portal/sso-role-session.js';
 
 export type ConsoleIdentity =
   | { kind: 'Root'; accountId: number; accountName: string; loginId: string }
-  | { kind: 'SubAccount'; accountId: number; accountName: string; subAccountId: string; loginId: string; name: string };
+  | { kind: 'SubAccount'; accountId: number; accountName: string; subAccountId: string; loginId: string; name: string }
+  /** An SSO user switched into an SSO role from the user portal (src/portal/sso-role-session.ts). */
+  | { kind: 'SsoRole'; accountId: number; accountName: string; roleId: string; roleName: string; loginId: string; ssoUserId: string };
 
 export type ConsoleSessionState =
   | { state: 'signedOut' }
@@ -33,7 +36,12 @@ export async function resolveConsoleSession(token: string | undefined, ip: strin
     .lean();
   if (!acc) return ended();
   let identity: ConsoleIdentity;
-  if (session.kind === 'Root') {
+  if (session.kind === 'SsoRole') {
+    const live = await checkSsoRoleSession(session, ip);
+    if (!live.ok && live.reason === 'ipRefused') return { state: 'refused', reason: 'consolePermitIps' };
+    if (!live.ok) return ended();
+    identity = { kind: 'SsoRole', accountId: acc.memberNo, accountName: acc.name, roleId: live.role.roleId, roleName: live.role.roleName, loginId: live.user.loginId, ssoUserId: live.user.userId };
+  } else if (session.kind === 'Root') {
     if (acc.rootCredentialGeneration !== session.credentialGeneration) return ended();
     identity = { kind: 'Root', accountId: acc.memberNo, accountName: acc.name, loginId: acc.rootLoginId };
   } else {

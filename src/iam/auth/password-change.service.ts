@@ -33,6 +33,8 @@ export type PasswordChangeOutcome =
   | { outcome: 'sessionEnded' };
 
 export async function changeOwnPassword(session: ConsoleSessionRecord, input: PasswordChangeInput): Promise<PasswordChangeOutcome> {
+  // An SSO user switched into a role (src/portal) has no console password: theirs is the tenant's.
+  if (session.kind === 'SsoRole') throw new AppError('FORBIDDEN', 'an SSO role session has no console password; change your password in the user portal');
   const accountId = session.accountId;
   const stored =
     session.kind === 'Root'

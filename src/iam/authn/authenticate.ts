@@ -21,6 +21,7 @@ import { STS_KEY_PREFIX, StsCredential, stsSecretContext } from '../sts/sts-cred
 import { SubAccount } from '../sub-accounts/sub-account.model.js';
 import { tagRecord } from '../../shared/tags.js';
 import { SIGNATURE_HEADERS, timestampIsFresh, verifySignature } from './signature.js';
+import { checkSsoRoleCredentialSource, checkSsoRoleSession } from '../../portal/sso-role-session.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -82,6 +83,11 @@ async function fromSignature(req: Request, deps: AuthnDeps, accessKey: string): 
         const sub = await loadActiveSubAccount(cred.accountId, cred.subAccountId);
         if (sub.credentialGeneration !== cred.subAccountGeneration) throw unauthenticated('the temporary credentials were revoked');
       }
+      if (cred.sourceIdentityType === 'SsoUser') {
+        const source = await checkSsoRoleCredentialSource(cred, ip);
+        if (source === 'ipRefused') throw new AppError('FORBIDDEN', 'the request comes from a source outside the assignment’s API IP ACLs');
+        if (source !== 'ok') throw unauthenticated('the temporary credentials were revoked');
+      }
       return {
         kind: 'Role',
         accountId: cred.accountId,
@@ -129,6 +135,7 @@ function enforceApiAccess(sub: { canAPIGatewayAccess: boolean; useApiAllowSource
 async function fromSession(req: Request, session: ConsoleSessionRecord): Promise<AdminPrincipal> {
   const ip = clientIp(req);
   const credentialId = session.tokenHash;
+  if (session.kind === 'SsoRole') return fromSsoRoleSession(session, ip);
   if (session.kind === 'Root') {
     const acc = await Account.findOne({ memberNo: session.accountId }).select('rootLoginId rootCredentialGeneration').lean();
     if (!acc || acc.rootCredentialGeneration !== session.credentialGeneration) throw unauthenticated('the session has ended; sign in again');
@@ -166,6 +173,31 @@ async function fromSession(req: Request, session: ConsoleSessionRecord): Promise
     };
   }
   return subPrincipal(sub, session.accountId, 'console', session.mfa, credentialId);
+}
+
+/**
+ * A console session an SSO user opened from the user portal by switching into an SSO role: the
+ * role acts (`ncp:principalType = IamRole`, `ncp:sourceIdentityId` = the SSO user) while the role,
+ * its assignment and the originating SSO session live (src/portal/sso-role-session.ts).
+ */
+async function fromSsoRoleSession(session: ConsoleSessionRecord, ip: string): Promise<AdminPrincipal> {
+  const live = await checkSsoRoleSession(session, ip);
+  if (!live.ok) {
+    if (live.reason === 'ipRefused') throw new AppError('FORBIDDEN', 'the console is not allowed from this address (the assignment’s console IP ACLs)');
+    throw unauthenticated('the role session has ended; switch role again from the user portal');
+  }
+  return {
+    kind: 'Role',
+    accountId: live.role.accountId,
+    roleId: live.role.roleId,
+    roleName: live.role.roleName,
+    roleNrn: buildRoleNrn(live.role.accountId, live.role.roleId),
+    sourceIdentityId: live.user.userId,
+    sourceIdentityType: 'SsoUser',
+    via: 'console',
+    mfa: live.mfa,
+    credentialId: session.tokenHash,
+  };
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -118,6 +118,8 @@ export interface ReturnedView {
  */
 export async function returnToSubAccount(principal: AdminPrincipal, session: ConsoleSessionRecord | undefined, audit: SwitchAudit): Promise<ReturnedView> {
   assertConsoleSubAccount(principal, session);
+  // An SSO user's role session (src/portal) has no sub account to return to: it signs out instead.
+  if (session.kind === 'SsoRole') throw new AppError('FORBIDDEN', 'an SSO role session has no sub account to return to; sign out, or switch role again from the user portal');
   const subAccountId = session.subAccountId ?? '';
   if (principal.kind !== 'Role') return { subAccountId, returnedFrom: null };
   const returned = await returnSessionFromRole(session.accountId, session.tokenHash);

@@ -14,7 +14,11 @@ const consoleSessionSchema = new Schema(
     tokenHash: { type: String, required: true },
     /** Synchronizer token for state-changing requests made with this session's cookie. */
     csrfToken: { type: String, required: true },
-    kind: { type: String, enum: ['Root', 'SubAccount'], required: true },
+    /**
+     * `SsoRole`: an SSO user switched into an assignment's SSO role from the user portal
+     * (src/portal/role-switch.service.ts); no sub account behind it, the role is `switchedRoleId`.
+     */
+    kind: { type: String, enum: ['Root', 'SubAccount', 'SsoRole'], required: true },
     subAccountId: { type: String, default: null },
     /** Generation of the sub account's credentials at login (see SubAccount.credentialGeneration). */
     credentialGeneration: { type: Number, default: 0 },
@@ -22,6 +26,12 @@ const consoleSessionSchema = new Schema(
     switchedRoleId: { type: String, default: null },
     switchedRoleGeneration: { type: Number, default: 0 },
     switchedRoleExpiresAt: { type: Date, default: null },
+    /** SsoRole sessions: the SSO user and the SSO session it came from (it dies with that session). */
+    ssoTenantId: { type: String, default: null },
+    ssoUserId: { type: String, default: null },
+    ssoSessionId: { type: String, default: null },
+    /** SsoRole sessions: the assignment's console IP ACL entries at switch time (empty: unrestricted). */
+    ssoPermitIps: { type: [String], default: [] },
     mfa: { type: Boolean, default: false },
     /** A password change is required before anything else (expired or reset password). */
     mustChangePassword: { type: Boolean, default: false },
@@ -36,6 +46,8 @@ const consoleSessionSchema = new Schema(
 );
 consoleSessionSchema.index({ tokenHash: 1 }, { unique: true });
 consoleSessionSchema.index({ accountId: 1, subAccountId: 1 });
+// Ending the console role sessions of an SSO session (portal logout, admin expiry).
+consoleSessionSchema.index({ ssoSessionId: 1 });
 consoleSessionSchema.plugin(scopePlugin, { key: 'accountId' });
 consoleSessionSchema.plugin(expiryPlugin);
 

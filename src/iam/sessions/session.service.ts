@@ -114,3 +114,66 @@ export async function returnSessionFromRole(accountId: number, tokenHash: string
   const res = await ConsoleSession.updateOne({ accountId, tokenHash }, { $set: { switchedRoleId: null, switchedRoleGeneration: 0, switchedRoleExpiresAt: null } });
   return res.matchedCount === 1;
 }
+
+export interface NewSsoRoleSession {
+  /** The account that owns the SSO role (the assignment's target account). */
+  accountId: number;
+  roleId: string;
+  roleGeneration: number;
+  /** The role's session duration: the console session lives exactly this long, whatever its use. */
+  durationSec: number;
+  ssoTenantId: string;
+  ssoUserId: string;
+  ssoSessionId: string;
+  /** The assignment's console IP ACL entries (empty: unrestricted), checked on every request. */
+  permitIps: string[];
+  mfa: boolean;
+  sourceIp: string;
+  userAgent?: string | undefined;
+}
+
+/**
+ * A console session for an SSO user switched into an SSO role from the user portal
+ * (ARCHITECTURE.md "role switch"). Its idle and absolute deadlines are both the role's duration
+ * (AWS IAM Identity Center: a permission set's SessionDuration is the console session's life),
+ * and authenticate() additionally requires the originating SSO session to be live.
+ */
+export async function createSsoRoleSession(input: NewSsoRoleSession): Promise<{ token: string; session: ConsoleSessionRecord }> {
+  const token = randomBytes(32).toString('base64url');
+  const now = Date.now();
+  const end = new Date(now + input.durationSec * 1000);
+  const doc = await ConsoleSession.create({
+    accountId: input.accountId,
+    tokenHash: hashToken(token),
+    csrfToken: randomBytes(24).toString('base64url'),
+    kind: 'SsoRole',
+    subAccountId: null,
+    credentialGeneration: 0,
+    switchedRoleId: input.roleId,
+    switchedRoleGeneration: input.roleGeneration,
+    switchedRoleExpiresAt: end,
+    ssoTenantId: input.ssoTenantId,
+    ssoUserId: input.ssoUserId,
+    ssoSessionId: input.ssoSessionId,
+    ssoPermitIps: input.permitIps,
+    mfa: input.mfa,
+    mustChangePassword: false,
+    idleTimeoutSec: input.durationSec,
+    absoluteExpiresAt: end,
+    lastSeenAt: new Date(now),
+    sourceIp: input.sourceIp,
+    userAgent: input.userAgent?.slice(0, 256) ?? null,
+    expiresAt: end,
+  });
+  return { token, session: doc.toObject() as ConsoleSessionRecord };
+}
+
+/**
+ * Ends the console role sessions opened from one SSO session (its logout or expiry). Unscoped on
+ * purpose: they live in the roles' accounts, which may be other accounts of the organization;
+ * the SSO session id (a UUID) is the key.
+ */
+export async function endSsoRoleSessions(ssoTenantId: string, ssoSessionId: string): Promise<number> {
+  const res = await ConsoleSession.deleteMany({ kind: 'SsoRole', ssoTenantId, ssoSessionId }).setOptions({ unscoped: true });
+  return res.deletedCount;
+}

@@ -23,6 +23,11 @@ const stsCredentialSchema = new Schema(
     /** For SSO roles: the SSO user who switched in (ncp:sourceIdentityId). */
     sourceIdentityId: { type: String, default: null },
     sourceIdentityType: { type: String, enum: ['SubAccount', 'SsoUser', null], default: null },
+    /** For SSO roles: the SSO user's tenant and credential generation at issue (suspension revokes). */
+    ssoTenantId: { type: String, default: null },
+    sourceIdentityGeneration: { type: Number, default: 0 },
+    /** For SSO roles: the assignment's API IP ACL entries at issue (empty: unrestricted), checked on every request. */
+    allowSources: { type: [String], default: [] },
     useMfa: { type: Boolean, default: false },
     expiresAt: { type: Date, required: true },
   },

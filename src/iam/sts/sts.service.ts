@@ -143,3 +143,57 @@ export async function issueStsCredentials(
   }
   throw new AppError('INTERNAL', 'could not allocate a temporary key id');
 }
+
+export interface SsoRoleStsInput {
+  /** The account that owns the SSO role (the assignment's target account). */
+  accountId: number;
+  roleId: string;
+  roleGeneration: number;
+  ssoTenantId: string;
+  ssoUserId: string;
+  ssoUserGeneration: number;
+  /** The role's session duration (src/iam/roles/sso-role.service.ts bounds it to 600-43200 s). */
+  durationSec: number;
+  /** The assignment's API IP ACL entries (empty: unrestricted). */
+  allowSources: string[];
+  /** The SSO session's last authentication used two factors. */
+  useMfa: boolean;
+}
+
+/**
+ * Temporary credentials for an SSO user acting as an SSO role, issued by the user portal's "switch
+ * role, API" after its assignment and IP ACL checks (ARCHITECTURE.md "role switch"; reference
+ * §2A step 8: "likely STS-style temporary keys"). Like AWS IAM Identity Center's "access keys"
+ * of the access portal: they sign as the role (`ncp:principalType = IamRole`,
+ * `ncp:sourceIdentityId` = the SSO user) for the role's duration, and die earlier when the role's
+ * generation moves, the role or assignment goes away or is suspended, or the user is suspended.
+ */
+export async function issueSsoRoleStsCredentials(input: SsoRoleStsInput, deps: { keyring: Keyring }, now = new Date()): Promise<StsCredentialsView> {
+  const expiresAt = new Date(now.getTime() + input.durationSec * 1000);
+  const keySecret = newKeySecret();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const accessKey = newKeyId(STS_KEY_PREFIX);
+    try {
+      await StsCredential.create({
+        accountId: input.accountId,
+        accessKey,
+        secretEncrypted: deps.keyring.encrypt(keySecret, stsSecretContext(accessKey)),
+        subAccountId: null,
+        roleId: input.roleId,
+        roleGeneration: input.roleGeneration,
+        sourceIdentityId: input.ssoUserId,
+        sourceIdentityType: 'SsoUser',
+        ssoTenantId: input.ssoTenantId,
+        sourceIdentityGeneration: input.ssoUserGeneration,
+        allowSources: input.allowSources,
+        useMfa: input.useMfa,
+        expiresAt,
+      });
+    } catch (err) {
+      if (isDuplicateKeyError(err)) continue; // a key id drawn twice: draw again
+      throw err;
+    }
+    return { accessKey, keySecret, createTime: now.toISOString(), expireTime: expiresAt.toISOString(), useMfa: input.useMfa };
+  }
+  throw new AppError('INTERNAL', 'could not allocate a temporary key id');
+}
