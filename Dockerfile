@@ -20,6 +20,8 @@ COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root package.json ./
 COPY --chown=root:root views ./views
+# Data files the compiled code reads from the source tree (password blocklist, SAML schemas).
+COPY --chown=root:root src/auth/data ./src/auth/data
 COPY --chown=root:root bin ./bin
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
