@@ -21,14 +21,7 @@ const NOT_YET_ROUTED = new Set(
   [
     'view/accessApplication',
     'change/manageExternalIDP',
-    'view/getCertificate',
     'view/getServiceProviderDataDetail',
-    'View/getSpCertificateDetail',
-    'Change/createSPCertificate',
-    'Change/downloadSPCertificate',
-    'Change/activateSPCertificate',
-    'Change/deleteSPCertificate',
-    'Change/manageSPNotificationSetting',
     'Change/addIdPCertificate',
     'view/getIdPCertificateDetail',
     'Change/deleteIdPCertificate',
@@ -54,6 +47,7 @@ describe('Single Sign-On catalog walk: every built action has a route, every rou
     ids.ipAclId = (await root.call('post', `${B}/ip-acls`, { ipAclName: 'walkacl', accessIps: ['10.0.0.1'] }).expect(201)).body.ipAclId;
     ids.permissionSetId = (await root.call('post', `${B}/permission-sets`, { permissionSetName: 'walkset', systemManagedPolicyIds: ['NCP_SINGLE_SIGN_ON_VIEWER'] }).expect(201)).body.permissionSetId;
     ids.assignmentId = (await root.call('post', `${B}/assignments`, { assignmentName: 'walkassign', permissionSetId: ids.permissionSetId }).expect(201)).body.assignmentId;
+    ids.certificateId = (await root.call('post', `${B}/tenant/saml-idp/certificates`, {}).expect(201)).body.certificateId;
     ids.tagKey = 'env';
     ids.sessionId = '00000000-0000-4000-8000-000000000000';
     const created = await root.call('post', `${B}/applications`, { name: 'walkapp', protocol: 'OAUTH2', oidc: { redirectUris: ['https://rp.example.com/cb'], clientAuthMethod: 'client_secret_basic' } }).expect(201);
