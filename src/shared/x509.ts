@@ -7,7 +7,8 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// `Parameters<>` of an overloaded method reads the last overload, `set(key, crypto)`: its second parameter is the Crypto type in any lib setup.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[1]);
 
 export interface SelfSignedOptions {
   commonName: string;
@@ -16,6 +17,8 @@ export interface SelfSignedOptions {
   validDays: number;
   /** RSA-2048 (SAML interop default) or P-256. */
   keyType?: 'rsa' | 'ec';
+  /** RSA modulus length (default 2048; tenant signing certificates offer 3072 and 4096). */
+  rsaModulusLength?: 2048 | 3072 | 4096;
   usage?: 'signing' | 'tls';
 }
 
@@ -30,7 +33,7 @@ export async function createSelfSigned(opts: SelfSignedOptions): Promise<Certifi
   const alg =
     opts.keyType === 'ec'
       ? { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
-      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: opts.rsaModulusLength ?? 2048 };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + opts.validDays * 86_400_000);

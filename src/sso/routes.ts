@@ -5,6 +5,7 @@
 import type { AdminRouteSpec } from '../http/admin-route.js';
 import { applicationRoutes } from './applications/application.routes.js';
 import { assignmentRoutes } from './assignments/assignment.routes.js';
+import { certificateRoutes } from './certificates/certificate.routes.js';
 import { ssoGroupRoutes } from './groups/group.routes.js';
 import { consentRoutes } from './consents/consent.routes.js';
 import { ipAclRoutes } from './ip-acls/ip-acl.routes.js';
@@ -23,4 +24,5 @@ export const ssoApiRoutes: AdminRouteSpec[] = [
   ...assignmentRoutes,
   ...applicationRoutes,
   ...consentRoutes,
+  ...certificateRoutes,
 ];
