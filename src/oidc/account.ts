@@ -1,0 +1,81 @@
+/**
+ * Accounts and claims of the OpenID Provider (issue 8 "Claims"): the account id is the SSO user's
+ * `userId`; claim values come from the user's profile (reference/ncloud-model.md §2B, scope
+ * meanings: `openid`/`profile` = account type, login id, member unique id, user name; `groups` =
+ * the same plus groups; `email` = email), plus Gatehouse's `roles`: the SSO roles of the user's
+ * active assignments (`resolveUserAccess`), each with the account it lives in.
+ *
+ * A user who is not ACTIVATED has no account: oidc-provider then refuses to issue or refresh
+ * tokens and userinfo answers invalid_token, so a suspension takes effect at the next refresh.
+ */
+import type { Account, AccountClaims, KoaContextWithOIDC } from 'oidc-provider';
+import { resolveUserAccess } from '../sso/access/resolve-access.js';
+import { SsoGroup } from '../sso/groups/group.model.js';
+import { SsoUser } from '../sso/users/user.model.js';
+
+/** Scopes and the claims they release (oidc-provider `claims` configuration). */
+export const SCOPE_CLAIMS = {
+  // How and when the user authenticated go into every ID token (the login pipeline's result); userinfo has no such values.
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
+  profile: ['name', 'given_name', 'family_name', 'preferred_username', 'login_id', 'user_id', 'account_type'],
+  email: ['email', 'email_verified'],
+  groups: ['groups'],
+  roles: ['roles'],
+} as const;
+
+/** Ncloud's "account type" of an SSO user signing in to an application. */
+const ACCOUNT_TYPE = 'SSO_USER';
+
+export interface RoleClaim {
+  /** NRN of the SSO role the assignment provisioned. */
+  roleNrn: string;
+  /** Member number of the account the role lives in. */
+  accountMemberNo: number;
+  assignmentName: string;
+  permissionSetName: string | null;
+}
+
+export function findAccountIn(tenantId: string) {
+  return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 64) return undefined;
+    const user = await SsoUser.findOne({ tenantId, userId: sub }).select('userId loginId userProfile status groupIds').lean();
+    if (!user || user.status !== 'ACTIVATED') return undefined;
+    return {
+      accountId: user.userId,
+      async claims(_use: string, scope: string): Promise<AccountClaims> {
+        const scopes = new Set(scope.split(' '));
+        const p = user.userProfile;
+        const fullName = [p?.firstName, p?.lastName].filter((x) => x).join(' ');
+        const claims: AccountClaims = {
+          sub: user.userId,
+          name: fullName || user.loginId,
+          given_name: p?.firstName || undefined,
+          family_name: p?.lastName || undefined,
+          preferred_username: user.loginId,
+          login_id: user.loginId,
+          user_id: user.userId,
+          account_type: ACCOUNT_TYPE,
+          email: p?.email || undefined,
+          email_verified: p?.email ? Boolean(p.emailVerified) : undefined,
+        };
+        if (scopes.has('groups')) {
+          const groups = user.groupIds.length
+            ? await SsoGroup.find({ tenantId, groupId: { $in: user.groupIds } }).select('groupName').lean()
+            : [];
+          claims.groups = groups.map((g) => g.groupName).sort();
+        }
+        if (scopes.has('roles')) {
+          const access = await resolveUserAccess(tenantId, user.userId);
+          const roles: RoleClaim[] = (access?.assignments ?? []).map((a) => ({
+            roleNrn: a.role.roleNrn,
+            accountMemberNo: a.accountMemberNo,
+            assignmentName: a.assignmentName,
+            permissionSetName: a.permissionSet.permissionSetName,
+          }));
+          claims.roles = roles as unknown as AccountClaims['roles'];
+        }
+        return claims;
+      },
+    };
+  };
+}
