@@ -72,7 +72,7 @@ export function portalRouter(deps: TenantDeps): Router {
   async function contextOf(res: Response, session: SsoSessionRecord): Promise<PortalContext> {
     const tenant = tenantOf(res);
     const base = baseOf(tenant.tenantId);
-    const csrfToken = await portalCsrfToken(deps.keyring, session);
+    const csrfToken = portalCsrfToken(session);
     return {
       tenant: { tenantId: tenant.tenantId, accountId: tenant.accountId },
       session,
@@ -117,7 +117,7 @@ export function portalRouter(deps: TenantDeps): Router {
       res.redirect(303, baseOf(tenant.tenantId));
       return undefined;
     }
-    const verdict = await verifyPortalCsrf(req, session, deps);
+    const verdict = verifyPortalCsrf(req, session, deps.config);
     if (verdict !== 'ok') {
       req.log.warn({ verdict, tenantId: tenant.tenantId }, 'portal form refused (CSRF)');
       errorPage(req, res, 403, s.refused, s.csrfRefused);

@@ -6,15 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type request from 'supertest';
-import { createSsoSession, ssoSessionCookieName } from '../../../src/auth/sso-session.js';
+import { createSsoSession, ssoSessionCookieName, ssoSessionCsrfToken } from '../../../src/auth/sso-session.js';
 import type { Config } from '../../../src/config.js';
 import { Policy } from '../../../src/iam/policies/policy.model.js';
-import { portalCsrfToken } from '../../../src/portal/csrf.js';
 import { SSO_API_PREFIX } from '../../../src/sso/routes.js';
 import { Tenant } from '../../../src/sso/tenant/tenant.model.js';
 import { SsoUser } from '../../../src/sso/users/user.model.js';
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
-import { testKeyring } from '../../helpers/app.js';
 import type { Signer } from '../../helpers/admin.js';
 
 export const BASE_URL = 'http://gatehouse.test';
@@ -76,7 +74,7 @@ export async function signedIn(
     cookie: `${ssoSessionCookieName(config, tenantId)}=${token}`,
     sessionId: session.sessionId,
     tenantId,
-    csrf: await portalCsrfToken(testKeyring(), { tenantId, sessionId: session.sessionId }),
+    csrf: ssoSessionCsrfToken(session),
   };
 }
 
