@@ -4,12 +4,20 @@
  * created through the admin API, and readers of what the pipeline stored.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Express } from 'express';
+import { Writable } from 'node:stream';
+import cookieParser from 'cookie-parser';
+import express, { type Express } from 'express';
+import { pino, type Logger } from 'pino';
+import { beginLogin, takeLoginResult } from '../../../src/auth/login.js';
+import type { Config } from '../../../src/config.js';
+import { newTotpSecret } from '../../../src/iam/mfa/totp.js';
+import { findTenantByRef } from '../../../src/sso/tenant/tenant.service.js';
 import { expect } from 'chai';
 import supertest from 'supertest';
 import { Tenant } from '../../../src/sso/tenant/tenant.model.js';
-import { SsoUser } from '../../../src/sso/users/user.model.js';
+import { SsoUser, ssoUserMfaContext } from '../../../src/sso/users/user.model.js';
 import { rootSigner, type Signer } from '../../helpers/admin.js';
+import { testKeyring } from '../../helpers/app.js';
 import { SSO_ORIGIN, formFields, postForm, type SsoBrowser } from '../../helpers/sso-login.js';
 
 export const PASSWORD = 'plum orchard lantern 42';
@@ -90,3 +98,66 @@ export async function followBlanked(agent: SsoBrowser, res: supertest.Response, 
 }
 
 export { SSO_ORIGIN };
+
+/**
+ * A stand-in protocol in front of the app (what the OIDC and SAML endpoints do): `GET
+ * /probe/{tenantId}/start` calls beginLogin with the query's requirements and 303s to the login
+ * page; `GET /probe/{tenantId}/result/{id}` returns takeLoginResult as JSON.
+ */
+export function withProtocolProbe(inner: Express, config: Config): Express {
+  const outer = express();
+  outer.use(cookieParser());
+  outer.get('/probe/:tenantId/start', async (req, res) => {
+    const tenant = await findTenantByRef(String(req.params.tenantId));
+    if (!tenant) {
+      res.status(404).end();
+      return;
+    }
+    const q = (k: string) => (typeof req.query[k] === 'string' ? req.query[k] : undefined);
+    try {
+      const next = await beginLogin(
+        req,
+        res,
+        {
+          tenant,
+          returnTo: q('returnTo') ?? `/tenants/${tenant.tenantId}/probe-return`,
+          client: 'oidc',
+          clientName: 'Probe App',
+          requirements: { forceAuthn: q('force') === '1', requireMfa: q('mfa') === '1' },
+        },
+        { config },
+      );
+      res.redirect(303, next);
+    } catch (err) {
+      res.status(400).json({ error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+  outer.get('/probe/:tenantId/result/:id', async (req, res) => {
+    const r = await takeLoginResult(req, res, String(req.params.tenantId), String(req.params.id), { config });
+    res.json(r ? { sessionId: r.session.sessionId, userId: r.session.userId, amr: r.amr, acr: r.acr, authTime: r.authTime } : null);
+  });
+  outer.use(inner);
+  return outer;
+}
+
+/** Gives a user a TOTP device directly (the admin API would consume a code doing it). */
+export async function giveTotpDevice(t: TestTenant, userId: string): Promise<string> {
+  const secret = newTotpSecret();
+  await SsoUser.updateOne(
+    { tenantId: t.tenantId, userId },
+    { $set: { mfaSecretEncrypted: testKeyring().encrypt(secret, ssoUserMfaContext(userId)), mfaEnabled: true, mfaLastStep: 0 } },
+  );
+  return secret;
+}
+
+/** A pino logger whose lines the test can read. */
+export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
