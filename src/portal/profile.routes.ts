@@ -2,7 +2,7 @@
  * The portal's profile (issue 7 "User portal": change password, MFA device with re-authentication,
  * active sessions, consents):
  *   GET  /portal/profile
- *   POST /portal/profile/password                 (changeOwnPassword of the sign-in module, once it lands)
+ *   POST /portal/profile/password                 changeOwnPassword of the sign-in module
  *   GET/POST /portal/profile/mfa/add              TOTP enrollment, active only after a first valid code
  *   GET/POST /portal/profile/mfa/remove
  *   POST /portal/profile/sessions/{sessionId}/end endSsoSession(..., 'userEnded')
@@ -17,6 +17,8 @@
 import { Router, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
 import { beginLogin } from '../auth/login.js';
+import { changeOwnPassword } from '../auth/password-change.service.js';
+import { describePasswordPolicyFailure } from '../auth/password-policy.js';
 import { endSsoSession, ssoSessionCookieName, ssoSessionCookieOptions } from '../auth/sso-session.js';
 import { clientIp } from '../http/client-ip.js';
 import { tenantOf, type TenantDeps } from '../http/tenant-routes.js';
@@ -32,7 +34,7 @@ export const REAUTH_WINDOW_SEC = 300;
 /** At most this many sessions are listed (newest first); single-session tenants have one. */
 const SESSION_LIST_LIMIT = 50;
 const SESSION_ID = /^[0-9a-f-]{36}$/;
-const DONE_MESSAGES = ['mfaAdded', 'mfaRemoved', 'sessionEnded'] as const;
+const DONE_MESSAGES = ['mfaAdded', 'mfaRemoved', 'sessionEnded', 'passwordChanged'] as const;
 type DoneMessage = (typeof DONE_MESSAGES)[number];
 const isDoneMessage = (v: unknown): v is DoneMessage => typeof v === 'string' && (DONE_MESSAGES as readonly string[]).includes(v);
 
@@ -73,7 +75,14 @@ export function profileRoutes(deps: TenantDeps, h: PortalHelpers): Router {
       .catch((err: unknown) => req.log.warn({ err }, 'could not send the MFA change notice'));
   };
 
-  async function profilePage(req: Request, res: Response, ctx: PortalContext, message?: string, status = 200): Promise<void> {
+  async function profilePage(
+    req: Request,
+    res: Response,
+    ctx: PortalContext,
+    message?: string,
+    status = 200,
+    passwordError?: { field: string; message: string },
+  ): Promise<void> {
     const { tenantId } = ctx.tenant;
     const user = await loadUser(ctx);
     const [sessions, consents] = await Promise.all([
@@ -95,7 +104,7 @@ export function profileRoutes(deps: TenantDeps, h: PortalHelpers): Router {
         sessions: sessions.map((x) => ({ ...x, current: x.sessionId === ctx.session.sessionId })),
         consents,
         message: message ?? (done ? ctx.s[done] : undefined),
-        passwordAvailable: false,
+        passwordError,
       },
       status,
     );
@@ -107,11 +116,30 @@ export function profileRoutes(deps: TenantDeps, h: PortalHelpers): Router {
     await profilePage(req, res, ctx);
   });
 
+  /**
+   * The sign-in module's changeOwnPassword: current password verified and throttled, the tenant's
+   * policy, then every other session of the user ends (this one is kept); answered with the
+   * profile page (303 on success, the form's error tied to its field otherwise).
+   */
   router.post('/portal/profile/password', async (req, res) => {
     const ctx = await h.signedInPost(req, res);
     if (!ctx) return;
-    // The sign-in module's changeOwnPassword (src/auth/password-change.service.ts) has not landed yet.
-    await profilePage(req, res, ctx, ctx.s.passwordUnavailable, 503);
+    const newPassword = field(req, 'newPassword');
+    if (newPassword !== field(req, 'confirmPassword')) {
+      await profilePage(req, res, ctx, undefined, 400, { field: 'confirmPassword', message: ctx.s.passwordMismatch });
+      return;
+    }
+    const result = await changeOwnPassword(ctx.tenant.tenantId, ctx.session.userId, field(req, 'currentPassword'), newPassword, { keepSessionId: ctx.session.sessionId });
+    if (result.ok) {
+      req.log.info({ event: 'portal.passwordChanged', tenantId: ctx.tenant.tenantId, userId: ctx.session.userId, endedSessions: result.endedSessions }, 'SSO user changed its password');
+      res.redirect(303, `${ctx.base}/profile?done=passwordChanged`);
+      return;
+    }
+    const error =
+      result.field === 'currentPassword'
+        ? { field: 'currentPassword', message: result.error === 'throttled' ? ctx.s.passwordThrottled : ctx.s.passwordWrong }
+        : { field: 'newPassword', message: describePasswordPolicyFailure(result.reasons, result.minLength) };
+    await profilePage(req, res, ctx, undefined, result.error === 'throttled' ? 429 : 400, error);
   });
 
   // ---- MFA device ---------------------------------------------------------------------------

@@ -148,6 +148,26 @@ describe('portal: sign-in round trip and profile', function () {
     });
   });
 
+  describe('password', () => {
+    it('changes the password with the current one (other sessions end, this one stays); a wrong current password or a mismatch is an error tied to its field', async () => {
+      const u = await userWithPassword();
+      const s = await signedIn(config, ACCOUNT, tenantId, u.userId);
+      const other = await signedIn(config, ACCOUNT, tenantId, u.userId);
+      const before = (await SsoUser.findOne({ tenantId, userId: u.userId }).select('+passwordHash').orFail().lean()).passwordHash;
+      const wrong = await post(s, '/profile/password', { currentPassword: 'not it at all', newPassword: 'a fresh long passphrase 7', confirmPassword: 'a fresh long passphrase 7' }).expect(400);
+      expect(wrong.text).to.match(/id="currentPassword"[^>]*aria-invalid="true"/);
+      const mismatch = await post(s, '/profile/password', { currentPassword: PASSWORD, newPassword: 'a fresh long passphrase 7', confirmPassword: 'something else entirely' }).expect(400);
+      expect(mismatch.text).to.match(/id="confirmPassword"[^>]*aria-invalid="true"/);
+      expect((await SsoUser.findOne({ tenantId, userId: u.userId }).select('+passwordHash').orFail().lean()).passwordHash).to.equal(before);
+
+      const ok = await post(s, '/profile/password', { currentPassword: PASSWORD, newPassword: 'a fresh long passphrase 7', confirmPassword: 'a fresh long passphrase 7' }).expect(303);
+      expect(ok.headers.location).to.equal(`/tenants/${tenantId}/portal/profile?done=passwordChanged`);
+      expect((await SsoUser.findOne({ tenantId, userId: u.userId }).select('+passwordHash').orFail().lean()).passwordHash).to.not.equal(before);
+      await request(app).get(portal('/profile')).set('Cookie', s.cookie).expect(200);
+      await request(app).get(portal('/profile')).set('Cookie', other.cookie).expect(303);
+    });
+  });
+
   describe('sessions and consents', () => {
     it('lists the user’s own sessions, ends another one, refuses another user’s session id (404), and shows the consents’ empty state', async () => {
       const u = await userWithPassword();
