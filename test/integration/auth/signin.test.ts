@@ -11,7 +11,6 @@ import { LoginInteraction } from '../../../src/auth/login-interaction.model.js';
 import { isSafeReturnTo } from '../../../src/auth/login.js';
 import { findSsoSession, hashSessionToken, onSsoSessionEnd, type EndedSsoSession } from '../../../src/auth/sso-session.js';
 import { isThrottled, recordFailure } from '../../../src/iam/auth/login-throttle.js';
-import { hashPassword } from '../../../src/shared/password-hash.js';
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
 import { SsoUser } from '../../../src/sso/users/user.model.js';
 import { testApp, testConfig } from '../../helpers/app.js';
