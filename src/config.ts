@@ -174,6 +174,12 @@ const envSchema = z
       .default(60),
     METRICS_ENABLED: booleanString.default(true),
     GATEHOUSE_DEMO: booleanString.optional(),
+    GATEHOUSE_SMTP_URL: z
+      .string()
+      .trim()
+      .optional()
+      .refine((v) => v === undefined || isSmtpUrl(v), 'must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587'),
+    GATEHOUSE_MAIL_FROM: z.string().trim().max(320, 'must be at most 320 characters').optional(),
   })
   .superRefine((env, ctx) => {
     if ((env.GATEHOUSE_ROOT_ACCESS_KEY === undefined) !== (env.GATEHOUSE_ROOT_SECRET_KEY === undefined)) {
@@ -193,6 +199,15 @@ const envSchema = z
       });
     }
   });
+
+function isSmtpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '' && !url.hash;
+  } catch {
+    return false;
+  }
+}
 
 function isBaseUrl(value: string): boolean {
   try {
@@ -230,6 +245,12 @@ export interface Config {
   metricsEnabled: boolean;
   /** Seed the demo SSO tenant at start (src/sso/demo.ts): GATEHOUSE_DEMO, by default only on the bundled engine. */
   demo: boolean;
+  /**
+   * SMTP for one-time codes and password links (src/notifications/smtp.ts): GATEHOUSE_SMTP_URL
+   * (credentials inside; never logged) and GATEHOUSE_MAIL_FROM (default no-reply@ the public
+   * host). Undefined: messages go to the MongoDB outbox.
+   */
+  smtp: { url: string; from: string } | undefined;
 }
 
 /** Parses the environment; throws ConfigError with one readable line on the first bad variable. */
@@ -241,7 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const issue = parsed.error.issues[0];
     const name = issue ? String(issue.path[0] ?? 'environment') : 'environment';
     const raw = cleaned[name];
-    const shown = raw === undefined || /KEY|PASSWORD|SECRET/.test(name) ? '' : ` (got "${raw}")`;
+    const shown = raw === undefined || /KEY|PASSWORD|SECRET|SMTP_URL/.test(name) ? '' : ` (got "${raw}")`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue?.message ?? 'is not valid'}${shown}`);
   }
   const e = parsed.data;
@@ -269,5 +290,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     expirySweepIntervalSec: e.EXPIRY_SWEEP_INTERVAL_SEC,
     metricsEnabled: e.METRICS_ENABLED,
     demo: e.GATEHOUSE_DEMO ?? !e.MONGODB_URI,
+    smtp: e.GATEHOUSE_SMTP_URL ? { url: e.GATEHOUSE_SMTP_URL, from: e.GATEHOUSE_MAIL_FROM ?? `Gatehouse <no-reply@${new URL(baseUrl).hostname}>` } : undefined,
   };
 }

@@ -12,6 +12,7 @@ import { Keyring } from './db/encryption.js';
 import type { SweepHandle } from './db/sweep.js';
 import { ChangeStamps } from './iam/change-stamps.js';
 import { bootstrap } from './iam/bootstrap.js';
+import { notifierFromConfig } from './notifications/select.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { reconcileAllTenants } from './sso/assignments/assignment-provisioning.js';
 import { startDemo } from './sso/demo.js';
@@ -103,7 +104,8 @@ async function main(): Promise<void> {
     logger.warn({ err }, 'SSO assignment reconciliation failed; unfinished assignments are finished when read');
   }
   await startDemo(config, stamps, logger);
-  const app = createApp({ config, logger, db, keyring, stamps });
+  const notifier = notifierFromConfig(config, logger);
+  const app = createApp({ config, logger, db, keyring, stamps, notifier });
   const server: Server = createServer(app);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
