@@ -104,11 +104,11 @@ export interface ApplicationView {
   updatedAt: string;
 }
 
-/** A create or update answer: `clientSecret` only when one was issued by this call (shown once). */
-export interface ApplicationChange {
-  application: ApplicationView;
-  clientSecret?: string;
-}
+/**
+ * A create or update answer: the application, plus `clientSecret` only when this call issued one
+ * (shown once, never again).
+ */
+export type ApplicationChange = ApplicationView & { clientSecret?: string };
 
 export interface ClientSecretRenewal {
   applicationId: string;
@@ -487,7 +487,7 @@ export async function createApplication(accountId: number, input: CreateApplicat
     throw err;
   }
   await deps.stamps.bump(tenantScope(tenantId));
-  return { application: toApplicationView(created), ...(clientSecret ? { clientSecret } : {}) };
+  return { ...toApplicationView(created), ...(clientSecret ? { clientSecret } : {}) };
 }
 
 export async function updateApplication(accountId: number, applicationId: string, input: UpdateApplicationInput, deps: ApplicationDeps): Promise<ApplicationChange> {
@@ -541,7 +541,7 @@ export async function updateApplication(accountId: number, applicationId: string
     }
     if (!written) continue;
     await deps.stamps.bump(tenantScope(tenantId));
-    return { application: toApplicationView(written), ...(clientSecret ? { clientSecret } : {}) };
+    return { ...toApplicationView(written), ...(clientSecret ? { clientSecret } : {}) };
   }
   throw new AppError('CONFLICT', 'the application was changed concurrently; try again');
 }

@@ -114,7 +114,7 @@ describe('SSO API: applications', function () {
       const res = await create(
         oidcBody('Web-App_1.0', { grantTypes: ['authorization_code', 'refresh_token'], scopes: ['openid', 'profile', 'email', 'offline_access'] }, { description: 'our portal', applicationUrl: 'https://app.example.com', tags: [{ key: 'env', value: 'prod' }] }),
       ).expect(201);
-      const { application: a, clientSecret } = res.body;
+      const { clientSecret, ...a } = res.body;
       expect(clientSecret).to.match(/^[A-Za-z0-9_-]{43}$/);
       expect(Buffer.from(clientSecret, 'base64url')).to.have.length(32);
       expect(a.oidc.clientId).to.match(/^[A-Za-z0-9_-]{32}$/);
@@ -140,7 +140,7 @@ describe('SSO API: applications', function () {
     });
 
     it('renewal issues a new secret once, the stored value decrypts to it and no longer to the old one; refused for a public client', async () => {
-      const { application: a, clientSecret: old } = (await create(oidcBody('Renewable')).expect(201)).body;
+      const { clientSecret: old, ...a } = (await create(oidcBody('Renewable')).expect(201)).body;
       const renewed = await root.call('post', `${BASE}/applications/${a.applicationId}/client-secret`).expect(200);
       expect(renewed.body).to.include({ applicationId: a.applicationId, clientId: a.oidc.clientId });
       expect(renewed.body.clientSecret).to.match(/^[A-Za-z0-9_-]{43}$/).and.not.equal(old);
@@ -156,8 +156,8 @@ describe('SSO API: applications', function () {
 
       const pub = (await create(oidcBody('PublicSpa', { clientAuthMethod: 'none' })).expect(201)).body;
       expect(pub.clientSecret).to.equal(undefined);
-      expect(pub.application.oidc).to.include({ accessType: 'public', hasClientSecret: false });
-      const refused = await root.call('post', `${BASE}/applications/${pub.application.applicationId}/client-secret`).expect(400);
+      expect(pub.oidc).to.include({ accessType: 'public', hasClientSecret: false });
+      const refused = await root.call('post', `${BASE}/applications/${pub.applicationId}/client-secret`).expect(400);
       expect(refused.body.error.detail).to.include('does not authenticate with a client secret');
     });
 
@@ -186,8 +186,8 @@ describe('SSO API: applications', function () {
       );
       const exact = ['https://RP.example.com:8443/Call/Back?x=1&y=%20', 'http://localhost:3000/cb', 'http://127.0.0.1/cb', 'http://[::1]:8080/cb'];
       const ok = await create(oidcBody('ExactUris', { redirectUris: exact, postLogoutRedirectUris: ['https://rp.example.com/bye'] })).expect(201);
-      expect(ok.body.application.oidc.redirectUris).to.deep.equal(exact);
-      expect((await stored(ok.body.application.applicationId)).oidc!.redirectUris).to.deep.equal(exact);
+      expect(ok.body.oidc.redirectUris).to.deep.equal(exact);
+      expect((await stored(ok.body.applicationId)).oidc!.redirectUris).to.deep.equal(exact);
     });
 
     it('grants: implicit and password refused with the reason (RFC 9700), client_credentials only for confidential clients, refresh_token with authorization_code; scopes and token lifetimes bounded', async () => {
@@ -215,7 +215,7 @@ describe('SSO API: applications', function () {
         (res) => expect(fields(res).every((f) => f.startsWith('body.oidc.'))).to.equal(true),
       );
       const svc = await create(oidcBody('Service', { grantTypes: ['client_credentials'], redirectUris: [], scopes: ['roles'], accessTokenValidity: 300, refreshTokenValidity: 31_536_000 })).expect(201);
-      expect(svc.body.application.oidc).to.include({ accessTokenValidity: 300, refreshTokenValidity: 31_536_000 });
+      expect(svc.body.oidc).to.include({ accessTokenValidity: 300, refreshTokenValidity: 31_536_000 });
       expect(svc.body.clientSecret).to.be.a('string');
     });
 
@@ -237,18 +237,18 @@ describe('SSO API: applications', function () {
       );
       const ok = await create(oidcBody('Pkjwt', { clientAuthMethod: 'private_key_jwt', jwks: JSON.stringify({ keys: [pubJwk] }), backchannelLogoutUri: 'https://rp.example.com/bclogout' })).expect(201);
       expect(ok.body.clientSecret).to.equal(undefined);
-      expect(ok.body.application.oidc).to.include({ accessType: 'confidential', hasClientSecret: false, backchannelLogoutUri: 'https://rp.example.com/bclogout' });
-      expect(JSON.parse(ok.body.application.oidc.jwks).keys[0]).to.deep.equal(pubJwk);
-      expect((await stored(ok.body.application.applicationId)).clientSecretEncrypted).to.equal(null);
+      expect(ok.body.oidc).to.include({ accessType: 'confidential', hasClientSecret: false, backchannelLogoutUri: 'https://rp.example.com/bclogout' });
+      expect(JSON.parse(ok.body.oidc.jwks).keys[0]).to.deep.equal(pubJwk);
+      expect((await stored(ok.body.applicationId)).clientSecretEncrypted).to.equal(null);
     });
 
     it('updates merge field by field: public → confidential issues a secret once, back to public drops it; a refused update changes nothing', async () => {
-      const { application: a } = (await create(oidcBody('Switcher', { clientAuthMethod: 'none', scopes: ['openid', 'email'] })).expect(201)).body;
+      const a = (await create(oidcBody('Switcher', { clientAuthMethod: 'none', scopes: ['openid', 'email'] })).expect(201)).body;
       const conf = await root.call('put', `${BASE}/applications/${a.applicationId}`, { oidc: { clientAuthMethod: 'client_secret_post' } }).expect(200);
       expect(conf.body.clientSecret).to.match(/^[A-Za-z0-9_-]{43}$/);
-      expect(conf.body.application.oidc).to.include({ accessType: 'confidential', hasClientSecret: true, clientAuthMethod: 'client_secret_post' });
-      expect(conf.body.application.oidc.scopes).to.deep.equal(['openid', 'email']);
-      expect(conf.body.application.configRevision).to.equal(1);
+      expect(conf.body.oidc).to.include({ accessType: 'confidential', hasClientSecret: true, clientAuthMethod: 'client_secret_post' });
+      expect(conf.body.oidc.scopes).to.deep.equal(['openid', 'email']);
+      expect(conf.body.configRevision).to.equal(1);
       const again = await root.call('put', `${BASE}/applications/${a.applicationId}`, { description: 'same secret' }).expect(200);
       expect(again.body.clientSecret).to.equal(undefined);
       const before = await stored(a.applicationId);
@@ -260,7 +260,7 @@ describe('SSO API: applications', function () {
       expect(after.description).to.equal(before.description);
       expect(after.revision).to.equal(before.revision);
       const pub = await root.call('put', `${BASE}/applications/${a.applicationId}`, { oidc: { clientAuthMethod: 'none' } }).expect(200);
-      expect(pub.body.application.oidc).to.include({ accessType: 'public', hasClientSecret: false });
+      expect(pub.body.oidc).to.include({ accessType: 'public', hasClientSecret: false });
       expect((await stored(a.applicationId)).clientSecretEncrypted).to.equal(null);
       await root.call('put', `${BASE}/applications/${a.applicationId}`, { saml: { entityId: 'urn:x' } }).expect(400);
     });
@@ -331,8 +331,8 @@ describe('SSO API: applications', function () {
         dataRecipientsContact: 'privacy@example.jp',
       };
       const ok = await create(oidcBody('Consenting', {}, { consentPage: page })).expect(201);
-      expect(ok.body.application.consentPage).to.deep.include({ defaultLanguage: 'ko', dataTransferCountry: 'JP', enabled: true });
-      expect(ok.body.application.consentPage.purposeDesc).to.deep.equal({ ko: '로그인', en: '', ja: '' });
+      expect(ok.body.consentPage).to.deep.include({ defaultLanguage: 'ko', dataTransferCountry: 'JP', enabled: true });
+      expect(ok.body.consentPage.purposeDesc).to.deep.equal({ ko: '로그인', en: '', ja: '' });
     });
 
     it('lists with paging, a case-insensitive name prefix and a protocol filter', async () => {
@@ -379,9 +379,9 @@ describe('SSO API: applications', function () {
           defaultRelayState: '/home',
         }),
       ).expect(201);
-      const s = res.body.application.saml;
+      const s = res.body.saml;
       expect(res.body.clientSecret).to.equal(undefined);
-      expect(res.body.application.oidc).to.equal(null);
+      expect(res.body.oidc).to.equal(null);
       expect(s.acsEndpoints).to.deep.equal([
         { binding: 'HTTP-POST', location: 'https://wiki.example.com/acs', index: 0, isDefault: true },
         { binding: 'HTTP-Redirect', location: 'http://localhost:8080/acs', index: 5, isDefault: false },
@@ -390,7 +390,7 @@ describe('SSO API: applications', function () {
       expect(s.signingCertificates[0]).to.match(/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n$/);
       expect(b64(s.signingCertificates[0])).to.equal(b64(goodCert));
       expect(s.attributes[1]).to.deep.equal({ name: 'memberOf', nameFormat: 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic', friendlyName: 'groups', source: 'groups', value: '' });
-      expect((await stored(res.body.application.applicationId)).protocolKey).to.equal('saml:https://wiki.example.com/saml');
+      expect((await stored(res.body.applicationId)).protocolKey).to.equal('saml:https://wiki.example.com/saml');
       const dup = await create(samlBody('WikiCopy', { entityId: 'https://wiki.example.com/saml', acsEndpoints: acs })).expect(409);
       expect(fields(dup as unknown as Res)).to.deep.equal(['body.saml.entityId']);
     });
@@ -433,7 +433,7 @@ describe('SSO API: applications', function () {
         },
       );
       const ok = await create(samlBody('GoodRelay', { ...base, defaultRelayState: 'https://sp.example.com/landing', idpInitiatedAllowed: true })).expect(201);
-      expect(ok.body.application.saml).to.include({ idpInitiatedAllowed: true, defaultRelayState: 'https://sp.example.com/landing' });
+      expect(ok.body.saml).to.include({ idpInitiatedAllowed: true, defaultRelayState: 'https://sp.example.com/landing' });
     });
 
     it('creates from SP metadata: entity id, ACS (both bindings), SLO, NameID format, signing and encryption certificates, validUntil, signed-request requirement', async () => {
@@ -448,7 +448,7 @@ describe('SSO API: applications', function () {
         signed: true,
       });
       const res = await create(samlBody('FromMetadata', { metadataXml: xml, encryptAssertion: true, attributes: [{ name: 'mail', source: 'profile', value: 'email' }] })).expect(201);
-      const s = res.body.application.saml;
+      const s = res.body.saml;
       expect(s.entityId).to.equal('https://meta.example.com/sp');
       expect(s.acsEndpoints).to.deep.equal([
         { binding: 'HTTP-POST', location: 'https://meta.example.com/acs/post', index: 1, isDefault: true },
@@ -461,14 +461,14 @@ describe('SSO API: applications', function () {
       expect(s.attributes).to.have.length(1);
       // Re-importing metadata on update replaces what it determines, but never silently drops a
       // signed-request requirement: metadata without signing keys is refused until it is turned off.
-      const path = `${BASE}/applications/${res.body.application.applicationId}`;
+      const path = `${BASE}/applications/${res.body.applicationId}`;
       const metadataXml = spMetadata({ entityId: 'https://meta.example.com/sp2', acs: ['http://127.0.0.1:9000/acs'] });
       const kept = await root.call('put', path, { saml: { metadataXml } }).expect(400);
       expect(fields(kept as unknown as Res)).to.deep.equal(['body.saml.signingCertificates']);
       const upd = await root.call('put', path, { saml: { metadataXml, requireSignedRequests: false } }).expect(200);
-      expect(upd.body.application.saml.entityId).to.equal('https://meta.example.com/sp2');
-      expect(upd.body.application.saml.acsEndpoints).to.have.length(1);
-      expect((await stored(res.body.application.applicationId)).protocolKey).to.equal('saml:https://meta.example.com/sp2');
+      expect(upd.body.saml.entityId).to.equal('https://meta.example.com/sp2');
+      expect(upd.body.saml.acsEndpoints).to.have.length(1);
+      expect((await stored(res.body.applicationId)).protocolKey).to.equal('saml:https://meta.example.com/sp2');
     });
 
     it('refuses bad metadata with per-element errors (DOCTYPE, expired validUntil, javascript:/http: endpoints, no ACS, malformed, aggregates, expired certificate) and writes nothing (security-bar case 12)', async () => {
@@ -504,7 +504,7 @@ describe('SSO API: applications', function () {
     let otherUserId: string;
 
     before(async () => {
-      appId = (await create(oidcBody('Assigned', {}, { accessScope: 'ASSIGNED' })).expect(201)).body.application.applicationId;
+      appId = (await create(oidcBody('Assigned', {}, { accessScope: 'ASSIGNED' })).expect(201)).body.applicationId;
       userId = (await root.call('post', `${BASE}/users`, { loginId: 'alice@example.com' }).expect(201)).body.userId;
       otherUserId = (await root.call('post', `${BASE}/users`, { loginId: 'bob@example.com' }).expect(201)).body.userId;
       groupId = (await root.call('post', `${BASE}/groups`, { groupName: 'wikiusers' }).expect(201)).body.groupId;
@@ -539,7 +539,7 @@ describe('SSO API: applications', function () {
       const creator = await subAccountSigner(app, [envOnly(['Change/createApplication'], 'StringEquals', 'ncp:requestTag/env')]);
       await create(oidcBody('TaggedProd', {}, { tags: [{ key: 'env', value: 'prod' }] }), creator).expect(403);
       const dev = await create(oidcBody('TaggedDev', {}, { tags: [{ key: 'env', value: 'dev' }] }), creator).expect(201);
-      const devId = dev.body.application.applicationId;
+      const devId = dev.body.applicationId;
       const reader = await subAccountSigner(app, [envOnly(['View/getApplicationDetail', 'Change/updateApplication'], 'StringEquals', 'ncp:resourceTag/env')]);
       await reader.call('get', `${BASE}/applications/${devId}`).expect(200);
       await reader.call('put', `${BASE}/applications/${devId}`, { description: 'ok' }).expect(200);
@@ -574,7 +574,7 @@ describe('SSO API: applications', function () {
 
     it('delete ends the consents (history kept), removes the assignments, gives back the quota; a tenant with applications cannot be deleted', async () => {
       const other = await rootSigner(app, OTHER_ACCOUNT);
-      const otherApp = (await create(oidcBody('OnlyApp'), other).expect(201)).body.application.applicationId;
+      const otherApp = (await create(oidcBody('OnlyApp'), other).expect(201)).body.applicationId;
       const refused = await other.call('delete', `${BASE}/tenant`).expect(409);
       expect(refused.body.error.detail).to.include('applications');
       await other.call('delete', `${BASE}/applications/${otherApp}`).expect(204);

@@ -51,7 +51,7 @@ describe('Single Sign-On catalog walk: every built action has a route, every rou
     ids.tagKey = 'env';
     ids.sessionId = '00000000-0000-4000-8000-000000000000';
     const created = await root.call('post', `${B}/applications`, { name: 'walkapp', protocol: 'OAUTH2', oidc: { redirectUris: ['https://rp.example.com/cb'], clientAuthMethod: 'client_secret_basic' } }).expect(201);
-    ids.applicationId = created.body.application.applicationId;
+    ids.applicationId = created.body.applicationId;
     const tenantId = (await root.call('get', `${B}/tenant`).expect(200)).body.tenantId;
     ids.consentId = (await recordConsent({ tenantId, accountId: ACCOUNT, applicationId: ids.applicationId!, userId: ids.userId!, scopes: ['openid'], items: [], language: 'en' })).consentId;
   });

@@ -51,7 +51,7 @@ describe('SSO consents: records, withdrawal listeners, admin consent status', fu
           consentPage: { applicationName: { en: 'Consent App', ko: '동의 앱' }, useLanguages: ['en', 'ko'], usePurposeDesc: true, purposeDesc: { en: 'sign-in', ko: '로그인' } },
         })
         .expect(201)
-    ).body.application.applicationId;
+    ).body.applicationId;
     otherApplicationId = (
       await root
         .call('post', `${BASE}/applications`, {
@@ -60,7 +60,7 @@ describe('SSO consents: records, withdrawal listeners, admin consent status', fu
           oidc: { redirectUris: ['https://other.example.com/cb'], clientAuthMethod: 'none' },
         })
         .expect(201)
-    ).body.application.applicationId;
+    ).body.applicationId;
   });
 
   const record = (appId: string, scopes: string[], user = userId) =>
