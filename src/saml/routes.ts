@@ -2,6 +2,7 @@
  * End-user routes of the SAML IdP under /tenants/{t} (src/http/tenant-routes.ts; ARCHITECTURE.md
  * "Endpoint map"):
  *
+ *   GET  /saml/idp/metadata            the IdP metadata (src/saml/metadata.ts)
  *   GET  /saml/idp/sso                 AuthnRequest, HTTP-Redirect binding
  *   POST /saml/idp/sso                 AuthnRequest, HTTP-POST binding
  *   GET  /saml/idp/resume/{pendingId}  back from the login pipeline (?login=ID)
@@ -16,6 +17,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { currentSsoSession } from '../auth/login.js';
 import { onSsoSessionEnd } from '../auth/sso-session.js';
 import { tenantOf, type TenantDeps } from '../http/tenant-routes.js';
+import { samlMetadataRouter } from './metadata.js';
 import { POST_SCRIPT, renderSamlError } from './idp/pages.js';
 import { verifySamlLaunchToken } from './idp/portal.js';
 import { recordRejection, SamlRejection } from './idp/rejection.js';
@@ -36,6 +38,8 @@ export function samlRouter(deps: TenantDeps): Router {
     onSsoSessionEnd(rememberSessionEnd, deps.logger);
     sessionEndSubscribed = true;
   }
+
+  router.use(samlMetadataRouter(deps));
 
   const endpoint =
     (name: string, handler: (req: Request, res: Response) => Promise<void>) =>
