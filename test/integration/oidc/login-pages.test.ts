@@ -28,10 +28,7 @@ describe('OIDC provider: sign-in through the login pages with TOTP', function ()
   const app = createApp({ config: testConfig(), logger: silentLogger, db: { ping: async () => true }, keyring: testKeyring(), stamps });
   let server: Server;
   let port: number;
-  const routed: typeof fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    return fetch(url.replace(SSO_ORIGIN, `http://127.0.0.1:${port}`), init);
-  };
+  const routed: oidc.CustomFetch = (url, options) => fetch(url.replace(SSO_ORIGIN, `http://127.0.0.1:${port}`), options as RequestInit);
 
   before(async () => {
     server = createServer(app);
