@@ -28,6 +28,8 @@ export function webUriProblem(value: string, rules: UriRules = {}): string | nul
   if (/\s/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return 'must not contain whitespace or control characters';
   if (value.includes('*')) return 'must not contain wildcards: redirect and endpoint URLs are matched exactly (RFC 9700 §2.1)';
   if (value.includes('#')) return 'must not contain a fragment (RFC 6749 §3.1.2)';
+  // WHATWG URL parsing reads `\` as `/` in http(s) URLs; a stored string must mean the same to every parser.
+  if (value.includes('\\')) return 'must not contain a backslash';
   let url: URL;
   try {
     url = new URL(value);

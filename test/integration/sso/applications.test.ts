@@ -172,6 +172,9 @@ describe('SSO API: applications', function () {
         [['javascript:alert(1)'], 'body.oidc.redirectUris.0'],
         [['/relative/cb'], 'body.oidc.redirectUris.0'],
         [['https://user:pw@rp.example.com/cb'], 'body.oidc.redirectUris.0'],
+        [['https://rp.example.com\\@evil.example/cb'], 'body.oidc.redirectUris.0'],
+        [['http://127.0.0.1.evil.example/cb'], 'body.oidc.redirectUris.0'],
+        [['http://localhost.evil.example/cb'], 'body.oidc.redirectUris.0'],
         [['https://rp.example.com/a', 'https://rp.example.com/a'], 'body.oidc.redirectUris.1'],
       ];
       await refusedWithoutTrace(
@@ -291,6 +294,22 @@ describe('SSO API: applications', function () {
       await create(oidcBody('casename')).expect(201);
       const dup = await create(oidcBody('CaseName')).expect(409);
       expect(fields(dup as unknown as Res)).to.deep.equal(['body.name']);
+    });
+
+    it('at most 1,000 applications per tenant: the 1,001st is refused (409 LIMIT_EXCEEDED) and writes nothing', async () => {
+      const quotas = mongoose.connection.db!.collection<{ _id: string; n: number }>('quotas');
+      const key = `ssoApplications:${tenantId}`;
+      const used = await quotaUsed(key);
+      await quotas.updateOne({ _id: key }, { $set: { n: 1000 } });
+      try {
+        const before = await Application.countDocuments({ tenantId });
+        const res = await create(oidcBody('OneTooMany')).expect(409);
+        expect(res.body.error.errorCode).to.equal('LIMIT_EXCEEDED');
+        expect(res.body.error.detail).to.include('1000 applications per tenant');
+        expect(await Application.countDocuments({ tenantId })).to.equal(before);
+      } finally {
+        await quotas.updateOne({ _id: key }, { $set: { n: used } });
+      }
     });
 
     it('concurrent creates of one name: exactly one 201, the rest 409, one document, quota matches', async () => {
