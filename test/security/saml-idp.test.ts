@@ -3,7 +3,7 @@
  *  1 ACS URL not registered (slash, case, port, `@`, `%2e`, other host, unknown index) → error page, nothing sent
  *  2 unsigned AuthnRequest for an SP requiring signatures → rejected and audited
  *  3 Redirect SigAlg rsa-sha1 → rejected; rsa-sha256 with the pinned key → accepted; a stranger key → rejected
- *  4 POST AuthnRequest wrapping a captured signed element, or edited after signing → rejected
+ *  4 POST AuthnRequest / LogoutRequest wrapping a captured signed element, or edited after signing → rejected
  *  5 DOCTYPE with a SYSTEM entity, billion laughs → 400 fast, nothing read
  *  6 a Redirect message inflating past 1 MiB, a 100 000-deep document → 400, the server keeps serving
  *  7 attribute values with `</saml:AttributeValue>…`, `]]>`, `-->` → one literal value, no extra
@@ -19,8 +19,10 @@ import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { expect } from 'chai';
 import { DOMParser } from '@xmldom/xmldom';
+import { SignedXml } from 'xml-crypto';
 import { HistoryEvent } from '../../src/resources/history/history-event.model.js';
 import { Application } from '../../src/sso/applications/application.model.js';
+import { SsoUserSession } from '../../src/sso/users/user-session.model.js';
 import { createSelfSigned } from '../../src/shared/x509.js';
 import { testApp } from '../helpers/app.js';
 import { useTestDatabase } from '../helpers/db.js';
@@ -184,6 +186,32 @@ describe('security: SAML IdP endpoints (security-bar §6 cases 1-8, 10)', functi
     const reasons = await auditedReasons(sp);
     // Each refused after the SP was identified, for wrapping or a broken signature (none by the schema alone).
     expect(reasons.filter((r) => ['signatureWrapping', 'badSignature'].includes(r)).length).to.equal(wrapped.length);
+  });
+
+  it('case 4: a captured signed POST LogoutRequest wrapped in an attacker LogoutRequest naming another session is rejected; the session lives', async function () {
+    const sp = await seedSamlApp(t, 'case4lo', { sloBinding: 'HTTP-POST' });
+    await Application.updateOne({ tenantId: t.tenantId, applicationId: sp.applicationId }, { $set: { 'saml.signingCertificates': [sp.signing.certificatePem] } });
+    const victim = await sessionCookie(t, userId);
+    const saml = nodeSamlSp(t, sp, idpCert);
+    const res = await agentFor(app).get(pathOf(await saml.getAuthorizeUrlAsync('', undefined, {}))).set('Cookie', victim.cookie);
+    const { profile } = await saml.validatePostResponseAsync({ SAMLResponse: readAutoPost(res).fields.SAMLResponse! });
+    const ns = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"';
+    const logout = (id: string, sessionIndex: string) =>
+      `<samlp:LogoutRequest ${ns} ID="${id}" Version="2.0" IssueInstant="${new Date().toISOString()}"><saml:Issuer>${sp.entityId}</saml:Issuer><saml:NameID>${profile!.nameID}</saml:NameID><samlp:SessionIndex>${sessionIndex}</samlp:SessionIndex></samlp:LogoutRequest>`;
+    // What the attacker captured: a genuinely signed LogoutRequest of some other (old) session.
+    const sig = new SignedXml({ privateKey: sp.signing.privateKeyPem, canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#', signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256' });
+    sig.addReference({ xpath: '/*', transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'], digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256' });
+    sig.computeSignature(logout('_captured', '_an-old-session'), { prefix: 'ds', location: { reference: "/*/*[local-name(.)='Issuer']", action: 'after' } });
+    const captured = sig.getSignedXml();
+    const evil = `<samlp:LogoutRequest ${ns} ID="_evil" Version="2.0" IssueInstant="${new Date().toISOString()}"><saml:Issuer>${sp.entityId}</saml:Issuer><samlp:Extensions><x:wrap xmlns:x="urn:evil">${captured}</x:wrap></samlp:Extensions><saml:NameID>${profile!.nameID}</saml:NameID><samlp:SessionIndex>${profile!.sessionIndex}</samlp:SessionIndex></samlp:LogoutRequest>`;
+    const post = (xml: string) => agentFor(app).post(`/tenants/${t.tenantId}/saml/idp/slo`).type('form').send({ SAMLRequest: Buffer.from(xml).toString('base64') });
+    await rejected(await post(evil));
+    expect(await auditedReasons(sp)).to.include('signatureWrapping');
+    expect(await SsoUserSession.findOne({ tenantId: t.tenantId, sessionId: victim.sessionId }).lean()).to.not.equal(null);
+    // The control: the captured request itself is accepted (it names no live session, so nothing ends).
+    const control = await post(captured);
+    expect(control.status).to.equal(200);
+    expect(await SsoUserSession.findOne({ tenantId: t.tenantId, sessionId: victim.sessionId }).lean()).to.not.equal(null);
   });
 
   it('case 5: DOCTYPE with a SYSTEM entity or nested entities is refused before expansion, fast', async function () {

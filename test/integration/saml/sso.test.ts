@@ -165,6 +165,24 @@ describe('SAML IdP: SP-initiated SSO with node-saml as the SP', function () {
     if (XMLSEC1) expect(xmlsecVerifies(xml, idpCert, 'urn:oasis:names:tc:SAML:2.0:protocol:Response')).to.equal(true);
   });
 
+  it('POST binding, unsigned request: 303 to resume; two concurrent resumes of the same request get exactly one Response', async function () {
+    const sp = await seedSamlApp(t, 'postplain');
+    const saml = nodeSamlSp(t, sp, idpCert, { authnRequestBinding: 'HTTP-POST', skipRequestCompression: true });
+    const fields = formFields(await saml.getAuthorizeFormAsync('relay-post', undefined, {}));
+    const agent = agentFor(app);
+    const { cookie } = await sessionCookie(t, userId);
+    const first = await agent.post(`/tenants/${t.tenantId}/saml/idp/sso`).type('form').send({ SAMLRequest: fields.SAMLRequest!, RelayState: fields.RelayState! });
+    expect(first.status).to.equal(303);
+    const [r1, r2] = await Promise.all([agent.get(first.headers.location!).set('Cookie', cookie), agent.get(first.headers.location!).set('Cookie', cookie)]);
+    const answered = [r1, r2].filter((r) => r.status === 200);
+    expect(answered).to.have.length(1);
+    expect([r1, r2].map((r) => r.status).sort()).to.deep.equal([200, 400]);
+    const post = readAutoPost(answered[0]!);
+    expect(post.fields.RelayState).to.equal('relay-post');
+    const { profile } = await saml.validatePostResponseAsync({ SAMLResponse: post.fields.SAMLResponse!, RelayState: 'relay-post' });
+    expect(profile!.nameID).to.equal('alice@corp.example');
+  });
+
   it('no session: 303 to the login page; after the real sign-in pages the Response is issued once, to this browser only', async function () {
     const sp = await seedSamlApp(t, 'nolive');
     const saml = nodeSamlSp(t, sp, idpCert);
@@ -227,7 +245,7 @@ describe('SAML IdP: SP-initiated SSO with node-saml as the SP', function () {
     expect(xml).to.include('<saml:AuthnContextClassRef>https://refeds.org/profile/mfa</saml:AuthnContextClassRef>');
   });
 
-  it('attributes: profile fields, groups, constants, the role attribute and session duration, escaped; persistent NameID stable per SP and different across SPs', async function () {
+  it('attributes: profile fields, groups, constants and session duration, escaped; persistent NameID stable per SP and different across SPs', async function () {
     const attrs = [
       { name: 'givenName', source: 'profile', value: 'firstName', friendlyName: 'Given name' },
       { name: 'dept', source: 'profile', value: 'deptName' },
