@@ -13,7 +13,9 @@ import { findSsoSession, hashSessionToken, onSsoSessionEnd, type EndedSsoSession
 import { isThrottled, recordFailure } from '../../../src/iam/auth/login-throttle.js';
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
 import { SsoUser } from '../../../src/sso/users/user.model.js';
-import { testApp, testConfig } from '../../helpers/app.js';
+import { ChangeStamps } from '../../../src/iam/change-stamps.js';
+import { DEMO_USERS, seedDemo } from '../../../src/sso/demo.js';
+import { silentLogger, testApp, testConfig } from '../../helpers/app.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { formFields, postForm, signIn } from '../../helpers/sso-login.js';
 import {
@@ -476,6 +478,18 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const res = await agent.get(form.url).expect(400);
       expect(res.text).to.include(`href="/tenants/${t.tenantId}/login"`);
       await agent.get(`/tenants/${t.alias}/login?interaction=AAAAAAAAAAAAAAAAAAAAAA`).expect(400);
+    });
+  });
+
+  describe('the demo tenant', () => {
+    it('its users sign in at the printed address with the printed password', async () => {
+      const demo = await seedDemo({ baseUrl: testConfig().baseUrl, stamps: new ChangeStamps(), logger: silentLogger });
+      expect(demo.loginUrl).to.equal(`${testConfig().baseUrl}/tenants/demo/login`);
+      expect(demo.password).to.be.a('string');
+      for (const u of DEMO_USERS) {
+        const r = await signIn(agentOf(app), 'demo', u.loginId, demo.password!);
+        expect(r.location).to.equal(`/tenants/${demo.tenantId}/portal?login=${r.interactionId}`);
+      }
     });
   });
 
