@@ -23,6 +23,7 @@ import { consoleRouter } from './console/index.js';
 import { OutboxNotifier, type Notifier } from './notifications/notifier.js';
 import { tenantRoutes } from './http/tenant-routes.js';
 import { SSO_API_PREFIX, ssoApiRoutes } from './sso/routes.js';
+import { installSchemaValidator } from './saml/xml/harden.js';
 import type { Logger } from './shared/logger.js';
 
 /** Version of the admin API document (the package version). */
@@ -55,6 +56,8 @@ export interface GatehouseApp extends Express {
 export function createApp(deps: AppDeps): GatehouseApp {
   const { config, logger } = deps;
   const metrics = deps.metrics ?? createMetrics();
+  // samlify validates every SAML message with the real XML Schema validator (security-bar §1: never a stub).
+  installSchemaValidator();
   const app = express() as GatehouseApp;
   app.locals.metrics = metrics;
 

@@ -15,6 +15,7 @@ import { bootstrap } from './iam/bootstrap.js';
 import { notifierFromConfig } from './notifications/select.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { reconcileAllTenants } from './sso/assignments/assignment-provisioning.js';
+import { startCertificateExpiryJob } from './sso/certificates/expiry-job.js';
 import { startDemo } from './sso/demo.js';
 
 const NO_DATABASE_HELP =
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
   await startDemo(config, stamps, logger);
   const notifier = notifierFromConfig(config, logger);
   const app = createApp({ config, logger, db, keyring, stamps, notifier });
+  // Daily SAML certificate expiry notices, idempotent across processes (src/sso/certificates/expiry-job.ts).
+  const expiryJob = startCertificateExpiryJob({ notifier, logger, baseUrl: config.baseUrl });
   const server: Server = createServer(app);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -130,6 +133,7 @@ async function main(): Promise<void> {
     server.close(() => {
       clearTimeout(force);
       sweep?.stop();
+      expiryJob.stop();
       stamps.stop();
       db.close()
         .catch((err: unknown) => logger.warn({ err }, 'closing the database failed'))
