@@ -77,7 +77,7 @@ describe('SAML IdP interop: key rollover through metadata, role attribute', func
     const idpCert = await tenantCertificate(t);
     const roleName = 'https://aws.amazon.com/SAML/Attributes/Role';
     const sp = await seedSamlApp(t, 'roles', { roleAttributeName: roleName, attributes: [{ name: 'roles', source: 'roles' }] });
-    const made: { roleId: string; memberNo: number; status: string; provisioning: string }[] = [
+    const made: { roleId: string; memberNo: number; status: 'ACTIVATED' | 'SUSPENDED'; provisioning: 'active' | 'syncing' | 'creating' }[] = [
       { roleId: randomUUID(), memberNo: 3500011, status: 'ACTIVATED', provisioning: 'active' },
       { roleId: randomUUID(), memberNo: 3500012, status: 'ACTIVATED', provisioning: 'syncing' },
       { roleId: randomUUID(), memberNo: 3500013, status: 'SUSPENDED', provisioning: 'active' },
