@@ -28,6 +28,7 @@ import { profileRoutes } from './profile.routes.js';
 import { refusalOf, switchToApi, switchToConsole } from './role-switch.service.js';
 import { registerSsoRoleSessionCleanup } from './sso-role-session.js';
 import { portalStrings, type PortalStrings } from './strings.js';
+import { LANGUAGES, LANGUAGE_NAMES, pickLanguage, rememberLanguage } from '../http/i18n.js';
 
 const ASSIGNMENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const LOGIN_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -55,7 +56,7 @@ export function portalRouter(deps: TenantDeps): Router {
   registerSsoRoleSessionCleanup(deps.logger);
   const router = Router({ mergeParams: true });
   const consoleCookie = consoleCookies(deps.config);
-  const s = portalStrings();
+  const secureCookies = deps.config.baseUrl.startsWith('https:');
 
   router.use('/portal', express.urlencoded({ extended: false, limit: '16kb' }), (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
@@ -66,23 +67,40 @@ export function portalRouter(deps: TenantDeps): Router {
 
   function errorPage(req: Request, res: Response, status: number, heading: string, message: string): void {
     const tenant = tenantOf(res);
-    renderPage(res, 'portal/error', { title: heading, heading, message, s, base: baseOf(tenant.tenantId) }, status);
+    renderPage(res, 'portal/error', { title: heading, heading, message, ...languageData(req, res), base: baseOf(tenant.tenantId) }, status);
   }
 
-  async function contextOf(res: Response, session: SsoSessionRecord): Promise<PortalContext> {
+  /** The request's language (the sign-in pages' choice), its words, and the language switcher's links. */
+  function languageData(req: Request, res: Response) {
+    rememberLanguage(req, res, secureCookies);
+    const lang = pickLanguage(req);
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query)) if (k !== 'lang' && k !== 'login' && typeof v === 'string') params.set(k, v);
+    const languages = LANGUAGES.map((l) => {
+      const q = new URLSearchParams(params);
+      q.set('lang', l);
+      // A POST's answer (an error, the credentials page) links the switcher to the portal's home.
+      const path = req.method === 'GET' ? `${req.baseUrl}${req.path}` : baseOf(tenantOf(res).tenantId);
+      return { lang: l, name: LANGUAGE_NAMES[l], href: `${path}?${q.toString()}`, current: l === lang };
+    });
+    return { lang, languages, s: portalStrings(lang) };
+  }
+
+  async function contextOf(req: Request, res: Response, session: SsoSessionRecord): Promise<PortalContext> {
     const tenant = tenantOf(res);
     const base = baseOf(tenant.tenantId);
     const csrfToken = portalCsrfToken(session);
+    const lang = languageData(req, res);
     return {
       tenant: { tenantId: tenant.tenantId, accountId: tenant.accountId },
       session,
       base,
-      s,
+      s: lang.s,
       page: async (template, data, status = 200) => {
         renderPage(
           res,
           template,
-          { ...data, s, base, nav: data.nav ?? 'home', csrfField: PORTAL_CSRF_FIELD, csrfToken, logoutAction: `/tenants/${tenant.tenantId}/logout` },
+          { ...data, ...lang, base, nav: data.nav ?? 'home', csrfField: PORTAL_CSRF_FIELD, csrfToken, logoutAction: `/tenants/${tenant.tenantId}/logout` },
           status,
         );
       },
@@ -107,7 +125,7 @@ export function portalRouter(deps: TenantDeps): Router {
       res.redirect(303, await beginLogin(req, res, { tenant: { tenantId: tenant.tenantId, accountId: tenant.accountId }, returnTo: path, client: 'portal', requirements }, deps));
       return undefined;
     }
-    return contextOf(res, session);
+    return contextOf(req, res, session);
   }
 
   async function signedInPost(req: Request, res: Response): Promise<PortalContext | undefined> {
@@ -120,10 +138,11 @@ export function portalRouter(deps: TenantDeps): Router {
     const verdict = verifyPortalCsrf(req, session, deps.config);
     if (verdict !== 'ok') {
       req.log.warn({ verdict, tenantId: tenant.tenantId }, 'portal form refused (CSRF)');
+      const { s } = languageData(req, res);
       errorPage(req, res, 403, s.refused, s.csrfRefused);
       return undefined;
     }
-    return contextOf(res, session);
+    return contextOf(req, res, session);
   }
 
   const helpers: PortalHelpers = { signedIn, signedInPost, errorPage };
@@ -152,7 +171,7 @@ export function portalRouter(deps: TenantDeps): Router {
       api: { shown: a.api.allowed, refusal: a.api.allowed ? refusalOf('api', a, user, ip) : undefined },
     }));
     const name = [user.userProfile?.firstName, user.userProfile?.lastName].filter((p) => p).join(' ');
-    await ctx.page('portal/home', { title: s.portalName, nav: 'home', userName: name || user.loginId, loginId: user.loginId, applications, roles });
+    await ctx.page('portal/home', { title: ctx.s.portalName, nav: 'home', userName: name || user.loginId, loginId: user.loginId, applications, roles });
   });
 
   // ---- switch role --------------------------------------------------------------------------
@@ -184,7 +203,7 @@ export function portalRouter(deps: TenantDeps): Router {
       deps,
     );
     req.log.info({ event: 'portal.switchRole', via: 'api', tenantId: ctx.tenant.tenantId, userId: ctx.session.userId, roleNrn: cred.roleNrn, accessKey: cred.accessKey }, 'SSO user switched into a role (API credentials)');
-    await ctx.page('portal/credentials', { title: s.credentialsHeading, nav: 'home', cred });
+    await ctx.page('portal/credentials', { title: ctx.s.credentialsHeading, nav: 'home', cred });
   });
 
   // ---- profile --------------------------------------------------------------------------------
@@ -201,6 +220,7 @@ export function portalRouter(deps: TenantDeps): Router {
     const known = toAppError(err);
     const status = known && known.status < 500 ? known.status : 500;
     if (status >= 500) req.log.error({ err }, 'portal page failed');
+    const { s } = languageData(req, res);
     const heading = status === 404 ? s.notFound : status === 403 ? s.notAllowed : status >= 500 ? s.error : s.refused;
     // Clear text only: no stack, no internal detail (the request id finds the log line).
     errorPage(req, res, status, heading, status >= 500 ? `An internal error occurred (request id ${String(req.id)}).` : (known?.detail ?? known?.message ?? 'The request is not valid.'));

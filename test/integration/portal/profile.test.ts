@@ -68,6 +68,17 @@ describe('portal: sign-in round trip and profile', function () {
     await agent.get(portal('')).expect(303);
   });
 
+  it('speaks Korean or Japanese from Accept-Language or the switcher (?lang=, remembered), with the switcher’s links', async () => {
+    const u = await userWithPassword();
+    const s = await signedIn(config, ACCOUNT, tenantId, u.userId);
+    const ko = await request(app).get(portal('')).set('Cookie', s.cookie).set('Accept-Language', 'ko-KR,ko;q=0.9,en;q=0.5').expect(200);
+    expect(ko.text).to.contain('<html lang="ko">').and.contain('계정 및 역할');
+    const ja = await request(app).get(portal('/profile?lang=ja')).set('Cookie', s.cookie).expect(200);
+    expect(ja.text).to.contain('<html lang="ja">').and.contain('アクティブなセッション');
+    expect(String(ja.headers['set-cookie'])).to.contain('gh_lang=ja');
+    expect(ja.text).to.contain(`href="/tenants/${tenantId}/portal/profile?lang=en"`);
+  });
+
   describe('MFA device', () => {
     it('add and remove without a fresh re-authentication → 403, nothing changed', async () => {
       const u = await userWithPassword();

@@ -297,6 +297,20 @@ describe('portal: switch role (console and API)', function () {
       await key.call('get', `${SSO_API_PREFIX}/groups`).expect(401);
     });
 
+    it('deleting the assignment ends its role’s console sessions and credentials', async () => {
+      const set = await createPermissionSet(root, 'Deletable', { userCreatedPolicyNames: ['PortalPolicy'] });
+      const a = await createAssignment(root, { assignmentName: 'Deletable', permissionSetId: set, apiAccessAllowed: true }, [alice.userId]);
+      const s = await signedIn(config, ACCOUNT, tenantId, alice.userId);
+      const c = consoleCookieOf(await post(s, `/roles/${a.assignmentId}/console`).expect(303));
+      const apiPage = await post(s, `/roles/${a.assignmentId}/api`).expect(200);
+      const key = signer(app, textOf(apiPage.text, 'access-key'), textOf(apiPage.text, 'secret-key'));
+      await adminCall(c, 'get', `${SSO_API_PREFIX}/groups`).expect(200);
+      await root.call('delete', `${SSO_API_PREFIX}/assignments/${a.assignmentId}`).expect((r) => expect(r.status).to.be.oneOf([200, 204]));
+      await adminCall(c, 'get', `${SSO_API_PREFIX}/groups`).expect(401);
+      await key.call('get', `${SSO_API_PREFIX}/groups`).expect(401);
+      await post(s, `/roles/${a.assignmentId}/console`).expect(404);
+    });
+
     it('another tenant’s assignment id, an unknown id and a malformed id → 404, nothing issued', async () => {
       const s = await signedIn(config, ACCOUNT, tenantId, alice.userId);
       const before = await ConsoleSession.countDocuments({ kind: 'SsoRole' }).setOptions({ unscoped: true });
