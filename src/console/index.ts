@@ -31,6 +31,7 @@ import { findSession } from '../iam/sessions/session.service.js';
 import { passwordSchema } from '../iam/sub-accounts/sub-account.schemas.js';
 import { CSRF_FIELD, consoleCsrf } from './csrf.js';
 import { consoleCookies } from './cookies.js';
+import { applicationConsolePages } from './applications.js';
 import { VIEWS_DIR, renderPage } from './views.js';
 
 /** Login aliases (reference/ncloud-model.md §3): 3-20 lowercase letters and digits. */
@@ -396,6 +397,8 @@ export function consoleRouter(deps: AdminDeps): Router {
     res.clearCookie(cookies.session, { path: '/', secure: cookies.options.secure, httpOnly: true });
     res.redirect(303, next);
   });
+
+  router.use(applicationConsolePages(deps));
 
   // ---- fallbacks ---------------------------------------------------------------------------
 
