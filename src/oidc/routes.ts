@@ -21,6 +21,32 @@ import { renderOidcPage } from './views.js';
 
 const PROVIDER_PATH = /^\/(?:oauth2\/|\.well-known\/openid-configuration$)/;
 const UID = /^[A-Za-z0-9_-]{10,64}$/;
+/** Endpoints where clients authenticate (and may send a JWT client assertion). */
+const CLIENT_AUTH_PATHS = /^\/oauth2\/(?:token|introspect|revoke)$/;
+/** Reads a form body as text (oidc-provider then uses it as already read: `req.body`). */
+const readFormText = (req: Request, res: Response) =>
+  new Promise<void>((resolve, reject) => {
+    express.text({ type: 'application/x-www-form-urlencoded', limit: '64kb' })(req, res, (err?: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+  });
+
+/**
+ * draft-ietf-oauth-rfc7523bis §4 (security-bar #31): a client assertion's `aud` must be exactly
+ * the issuer identifier, one string. oidc-provider also accepts the token endpoint URL or a list
+ * that contains an accepted value, which is what the audience-injection attack relies on. The
+ * assertion is only decoded here; oidc-provider verifies its signature, expiry and `jti`.
+ */
+export function assertionAudienceProblem(form: string, issuer: string): string | undefined {
+  const assertion = new URLSearchParams(form).get('client_assertion');
+  if (!assertion) return undefined;
+  const payloadPart = assertion.split('.')[1];
+  let aud: unknown;
+  try {
+    aud = (JSON.parse(Buffer.from(payloadPart ?? '', 'base64url').toString('utf8')) as { aud?: unknown }).aud;
+  } catch {
+    return 'the client assertion is not a JWT';
+  }
+  return aud === issuer ? undefined : 'the client assertion audience (aud) must be exactly the issuer identifier';
+}
 
 let logoutListenerDeps: TenantDeps | undefined;
 
@@ -71,6 +97,14 @@ export function oidcRouter(deps: TenantDeps): Router {
     const tenant = tenantOf(res);
     const tp = await providerFor(tenant, deps);
     req.originalUrl = `/tenants/${tenant.tenantId}${req.url}`;
+    if (req.method === 'POST' && CLIENT_AUTH_PATHS.test(req.path) && req.is('application/x-www-form-urlencoded')) {
+      await readFormText(req, res);
+      const problem = assertionAudienceProblem(typeof req.body === 'string' ? req.body : '', `${deps.config.baseUrl}/tenants/${tenant.tenantId}`);
+      if (problem) {
+        res.status(401).set('cache-control', 'no-store').json({ error: 'invalid_client', error_description: problem });
+        return;
+      }
+    }
     tp.handle(req, res);
   });
 
