@@ -33,3 +33,12 @@ export async function assignedApplicationIds(tenantId: string, userId: string, g
   const ids = await ApplicationPrincipal.distinct('applicationId', { tenantId, principalId: { $in: [userId, ...groupIds] } });
   return ids.map(String).sort();
 }
+
+/**
+ * A user or group was deleted: it is no longer assigned to any application (the principal lists
+ * stay truthful, as assignment targets do). Called by the user and group deletes, before the
+ * group record goes, so an interrupted delete redoes it on retry. Returns how many were removed.
+ */
+export async function removeDeletedApplicationPrincipal(tenantId: string, principalId: string): Promise<number> {
+  return (await ApplicationPrincipal.deleteMany({ tenantId, principalId })).deletedCount;
+}

@@ -21,6 +21,7 @@ import { SSO_GROUP_LIMIT, SsoGroup, ssoGroupQuotaKey, type SsoGroupDoc } from '.
 import type { CreateGroupInput, ListGroupsQuery, UpdateGroupInput } from './group.schemas.js';
 import { escapeRegex } from '../../shared/query.js';
 import { removeDeletedPrincipalTargets } from '../assignments/assignment.service.js';
+import { removeDeletedApplicationPrincipal } from '../applications/application-access.js';
 
 type GroupTenant = Pick<TenantRecord, 'tenantId' | 'accountId'>;
 
@@ -147,6 +148,7 @@ export async function deleteGroup(tenant: GroupTenant, groupId: string, { batchS
   }
   // Before the group record goes, so an interrupted delete redoes this step on its retry.
   await removeDeletedPrincipalTargets(tenantId, groupId);
+  await removeDeletedApplicationPrincipal(tenantId, groupId);
   const res = await SsoGroup.deleteOne({ tenantId, groupId });
   if (res.deletedCount === 1) await releaseQuota(ssoGroupQuotaKey(tenantId));
   return progress;

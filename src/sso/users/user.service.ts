@@ -25,6 +25,7 @@ import { SsoUser, ssoUserMfaContext, ssoUserQuotaKey, type SsoUserDoc, type SsoU
 import type { AccessRulesInput, AllowSourcesInput, CreateUserInput, ListUsersQuery, UpdateUserInput, UserProfileInput } from './user.schemas.js';
 import { escapeRegex } from '../../shared/query.js';
 import { removeDeletedPrincipalTargets } from '../assignments/assignment.service.js';
+import { removeDeletedApplicationPrincipal } from '../applications/application-access.js';
 
 /** The tenant fields a user service needs. */
 export type UserTenant = Pick<TenantRecord, 'tenantId' | 'accountId' | 'userLimit'>;
@@ -210,6 +211,7 @@ export async function deleteUser(tenant: UserTenant, userId: string): Promise<St
   await endUserSsoSessions(tenant.tenantId, userId, 'deleted');
   // A deleted user is no longer a target of any assignment (target lists stay truthful).
   await removeDeletedPrincipalTargets(tenant.tenantId, userId);
+  await removeDeletedApplicationPrincipal(tenant.tenantId, userId);
   return d;
 }
 

@@ -551,6 +551,17 @@ describe('SSO API: applications', function () {
       expect(await mayUseApplication(tenantId, appDoc, otherUserId, [groupId])).to.equal(false);
     });
 
+    it('deleting a user or a group through the API removes it from every application it was assigned to', async () => {
+      const leaver = (await root.call('post', `${BASE}/users`, { loginId: 'leaver@example.com' }).expect(201)).body.userId;
+      const team = (await root.call('post', `${BASE}/groups`, { groupName: 'leavinggroup' }).expect(201)).body.groupId;
+      await root.call('post', `${BASE}/applications/${appId}/principals`, { userIds: [leaver], groupIds: [team] }).expect(200);
+      await root.call('delete', `${BASE}/users/${leaver}`).expect(204);
+      await root.call('delete', `${BASE}/groups/${team}`).expect((res) => expect(res.status).to.be.oneOf([200, 204]));
+      expect(await ApplicationPrincipal.countDocuments({ tenantId, principalId: { $in: [leaver, team] } })).to.equal(0);
+      const list = await root.call('get', `${BASE}/applications/${appId}/principals`).expect(200);
+      expect(list.body.items.map((p: { principalId: string }) => p.principalId)).to.deep.equal([userId]);
+    });
+
     it('tag conditions: requestTag on create, resourceTag on read and update; tag and untag', async () => {
       const envOnly = (actions: string[], operator: string, key: string) => ({
         document: { permissions: [{ effect: 'Allow', targets: [{ product: 'SSO', actions, resourceNrns: ['*'] }], condition: { [operator]: { [key]: ['dev'] } } }] },
