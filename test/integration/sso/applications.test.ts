@@ -172,6 +172,8 @@ describe('SSO API: applications', function () {
         [['javascript:alert(1)'], 'body.oidc.redirectUris.0'],
         [['/relative/cb'], 'body.oidc.redirectUris.0'],
         [['https://user:pw@rp.example.com/cb'], 'body.oidc.redirectUris.0'],
+        [['https://good.example%25@evil.example/cb'], 'body.oidc.redirectUris.0'],
+        [['https://good.example@evil.example/cb'], 'body.oidc.redirectUris.0'],
         [['https://rp.example.com\\@evil.example/cb'], 'body.oidc.redirectUris.0'],
         [['http://127.0.0.1.evil.example/cb'], 'body.oidc.redirectUris.0'],
         [['http://localhost.evil.example/cb'], 'body.oidc.redirectUris.0'],
