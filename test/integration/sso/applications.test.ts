@@ -272,6 +272,23 @@ describe('SSO API: applications', function () {
   });
 
   describe('common rules', () => {
+    it('concurrent updates of different fields all land (each write is made under the revision it read, and retried)', async () => {
+      const a = (await create(oidcBody('Concurrent')).expect(201)).body;
+      const path = `${BASE}/applications/${a.applicationId}`;
+      const results = await Promise.all([
+        root.call('put', path, { description: 'described' }),
+        root.call('put', path, { oidc: { scopes: ['openid', 'groups'] } }),
+        root.call('put', path, { applicationUrl: 'https://app.example.com/home' }),
+        root.call('put', path, { oidc: { postLogoutRedirectUris: ['https://rp.example.com/bye'] } }),
+        root.call('put', path, { accessScope: 'ASSIGNED' }),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal([200, 200, 200, 200, 200]);
+      const got = (await root.call('get', path).expect(200)).body;
+      expect(got).to.include({ description: 'described', applicationUrl: 'https://app.example.com/home', accessScope: 'ASSIGNED', configRevision: 5 });
+      expect(got.oidc.scopes).to.deep.equal(['openid', 'groups']);
+      expect(got.oidc.postLogoutRedirectUris).to.deep.equal(['https://rp.example.com/bye']);
+    });
+
     it('names: 2-100, a letter first, letters/digits/_ . -; unique case-sensitively; other fields bounded; nothing written on refusal', async () => {
       await refusedWithoutTrace(
         ['A', '1app', '_app', 'app name', 'app/1', 'a'.repeat(101), ' App'].map((name) => oidcBody(name)),
@@ -515,6 +532,12 @@ describe('SSO API: applications', function () {
         },
       );
       expect(await Application.countDocuments({ tenantId, name: 'BadMeta' })).to.equal(0);
+      // Billion laughs: refused before any parser expands an entity.
+      const lol = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_v, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`).join('')}]><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="&lol9;"/>`;
+      const started = Date.now();
+      const res = await create(samlBody('Laughs', { metadataXml: lol })).expect(400);
+      expect(Date.now() - started).to.be.lessThan(1000);
+      expect(messages(res as unknown as Res)).to.include('DOCTYPE');
     });
   });
 
