@@ -313,6 +313,11 @@ describe('SSO API: applications', function () {
       await create(oidcBody('casename')).expect(201);
       const dup = await create(oidcBody('CaseName')).expect(409);
       expect(fields(dup as unknown as Res)).to.deep.equal(['body.name']);
+      const renamed = (await create(oidcBody('ToRename')).expect(201)).body;
+      const clash = await root.call('put', `${BASE}/applications/${renamed.applicationId}`, { name: 'CaseName' }).expect(409);
+      expect(fields(clash as unknown as Res)).to.deep.equal(['body.name']);
+      expect((await stored(renamed.applicationId)).name).to.equal('ToRename');
+      await root.call('put', `${BASE}/applications/${renamed.applicationId}`, { name: 'Renamed' }).expect(200);
     });
 
     it('at most 1,000 applications per tenant: the 1,001st is refused (409 LIMIT_EXCEEDED) and writes nothing', async () => {
