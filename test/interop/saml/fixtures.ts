@@ -217,3 +217,37 @@ export async function signInThroughSp(
   const page = await browser.follow(atAcs);
   return { page, responseXml, acsUrl: post.action };
 }
+
+/**
+ * The SP-initiated flow for a browser that already has a Gatehouse session: the AuthnRequest is
+ * answered at once (no login page) with the auto-POST page to the SP's ACS.
+ */
+export async function enterSpWithSession(browser: Browser, gh: RunningGatehouse, protectedUrl: string): Promise<FlowResult> {
+  const start = await browser.get(protectedUrl);
+  const atIdp = await browser.follow(start, { until: (u) => u.startsWith(gh.baseUrl) });
+  if (!atIdp.location?.startsWith(gh.baseUrl))
+    throw new Error(`the SP did not send the browser to Gatehouse (${atIdp.status} ${atIdp.location})`);
+  const autoPost = await browser.follow(await browser.get(atIdp.location));
+  if (autoPost.status !== 200 || !autoPost.url.startsWith(gh.baseUrl) || autoPost.url.includes('/login')) {
+    throw new Error(`Gatehouse did not answer from the live session (${autoPost.status} ${autoPost.url})\n${autoPost.text.slice(0, 600)}`);
+  }
+  const post = parseForm(autoPost.text, autoPost.url);
+  const responseXml = Buffer.from(post.fields.SAMLResponse ?? '', 'base64').toString('utf8');
+  const page = await browser.follow(await browser.submit(post, autoPost.url));
+  return { page, responseXml, acsUrl: post.action };
+}
+
+/**
+ * Drives a front-channel chain (single logout across SPs): follows redirects and submits
+ * auto-POST forms until the browser lands on `target` or no step is left.
+ */
+export async function driveUntil(browser: Browser, first: Page, target: string, maxSteps = 24): Promise<Page> {
+  let page = first;
+  for (let i = 0; i < maxSteps; i++) {
+    if (page.url === target && page.status === 200) return page;
+    if (page.status >= 300 && page.status < 400 && page.location) page = await browser.get(page.location);
+    else if (page.status === 200 && /<form\b/i.test(page.text)) page = await browser.submit(parseForm(page.text, page.url), page.url);
+    else return page;
+  }
+  throw new Error(`no end after ${maxSteps} steps:\n${browser.history.join('\n')}`);
+}
