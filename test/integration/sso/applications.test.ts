@@ -141,7 +141,10 @@ describe('SSO API: applications', function () {
 
     it('renewal issues a new secret once, the stored value decrypts to it and no longer to the old one; refused for a public client', async () => {
       const { clientSecret: old, ...a } = (await create(oidcBody('Renewable')).expect(201)).body;
+      const stampBefore = await stamp();
       const renewed = await root.call('post', `${BASE}/applications/${a.applicationId}/client-secret`).expect(200);
+      // Protocol caches in every process must drop the old secret: the tenant's change stamp moved.
+      expect(await stamp()).to.be.greaterThan(stampBefore);
       expect(renewed.body).to.include({ applicationId: a.applicationId, clientId: a.oidc.clientId });
       expect(renewed.body.clientSecret).to.match(/^[A-Za-z0-9_-]{43}$/).and.not.equal(old);
       const plain = keyring.decrypt((await stored(a.applicationId)).clientSecretEncrypted!, applicationSecretContext(tenantId, a.applicationId));
