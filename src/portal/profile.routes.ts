@@ -26,15 +26,16 @@ import { matchTotpStep, newTotpSecret, totpUri } from '../iam/mfa/totp.js';
 import { AppError } from '../shared/errors.js';
 import { SsoUser, ssoUserMfaContext } from '../sso/users/user.model.js';
 import { SsoUserSession } from '../sso/users/user-session.model.js';
-import { listPortalConsents } from './consents.js';
+import { listPortalConsents, withdrawPortalConsent } from './consents.js';
 import type { PortalContext, PortalHelpers } from './routes.js';
 
 /** "Within the last 5 minutes" (brief; GitHub's sudo mode and Keycloak's re-auth default are of this order). */
 export const REAUTH_WINDOW_SEC = 300;
 /** At most this many sessions are listed (newest first); single-session tenants have one. */
 const SESSION_LIST_LIMIT = 50;
+/** Session and consent ids are UUIDs. */
 const SESSION_ID = /^[0-9a-f-]{36}$/;
-const DONE_MESSAGES = ['mfaAdded', 'mfaRemoved', 'sessionEnded', 'passwordChanged'] as const;
+const DONE_MESSAGES = ['mfaAdded', 'mfaRemoved', 'sessionEnded', 'passwordChanged', 'consentWithdrawn'] as const;
 type DoneMessage = (typeof DONE_MESSAGES)[number];
 const isDoneMessage = (v: unknown): v is DoneMessage => typeof v === 'string' && (DONE_MESSAGES as readonly string[]).includes(v);
 
@@ -252,6 +253,19 @@ export function profileRoutes(deps: TenantDeps, h: PortalHelpers): Router {
     req.log.info({ event: 'portal.mfaRemoved', tenantId: ctx.tenant.tenantId, userId: user.userId }, 'SSO user removed its TOTP device');
     await notifyMfaChange(req, ctx, user, false);
     res.redirect(303, `${ctx.base}/profile?done=mfaRemoved`);
+  });
+
+  // ---- consents -----------------------------------------------------------------------------
+
+  router.post('/portal/profile/consents/:consentId/withdraw', async (req, res) => {
+    const ctx = await h.signedInPost(req, res);
+    if (!ctx) return;
+    const consentId = String(req.params.consentId ?? '');
+    // Only the user's own consents: another user's id is "not found" (consent.service.ts).
+    if (!SESSION_ID.test(consentId)) throw new AppError('NOT_FOUND', 'you have no consent with this id');
+    await withdrawPortalConsent(ctx.tenant.tenantId, ctx.session.userId, consentId);
+    req.log.info({ event: 'portal.consentWithdrawn', tenantId: ctx.tenant.tenantId, userId: ctx.session.userId, consentId }, 'SSO user withdrew a consent');
+    res.redirect(303, `${ctx.base}/profile?done=consentWithdrawn`);
   });
 
   // ---- sessions -----------------------------------------------------------------------------

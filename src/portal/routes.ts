@@ -23,6 +23,7 @@ import { AppError } from '../shared/errors.js';
 import { resolveUserAccess } from '../sso/access/resolve-access.js';
 import { SsoUser } from '../sso/users/user.model.js';
 import { listPortalApplications } from './applications.js';
+import { samlLaunchToken } from '../saml/idp/portal.js';
 import { PORTAL_CSRF_FIELD, portalCsrfToken, verifyPortalCsrf } from './csrf.js';
 import { profileRoutes } from './profile.routes.js';
 import { refusalOf, switchToApi, switchToConsole } from './role-switch.service.js';
@@ -157,8 +158,10 @@ export function portalRouter(deps: TenantDeps): Router {
     const [user, access, applications] = await Promise.all([
       SsoUser.findOne({ tenantId, userId }).select('loginId userProfile accessRules consolePermitIps useApiAllowSource apiAllowSources').lean(),
       resolveUserAccess(tenantId, userId),
-      listPortalApplications(tenantId, userId),
+      listPortalApplications(tenantId, userId, { baseUrl: deps.config.baseUrl }),
     ]);
+    // The SAML launch forms carry the SAML module's own session-bound token (src/saml/idp/portal.ts).
+    const samlCsrf = applications.some((a) => a.launch.method === 'POST') ? await samlLaunchToken(tenantId, ctx.session, deps.keyring) : undefined;
     if (!user) throw new AppError('UNAUTHENTICATED', 'your session has ended; sign in again');
     const ip = clientIp(req);
     const roles = (access?.assignments ?? []).map((a) => ({
@@ -171,7 +174,7 @@ export function portalRouter(deps: TenantDeps): Router {
       api: { shown: a.api.allowed, refusal: a.api.allowed ? refusalOf('api', a, user, ip) : undefined },
     }));
     const name = [user.userProfile?.firstName, user.userProfile?.lastName].filter((p) => p).join(' ');
-    await ctx.page('portal/home', { title: ctx.s.portalName, nav: 'home', userName: name || user.loginId, loginId: user.loginId, applications, roles });
+    await ctx.page('portal/home', { title: ctx.s.portalName, nav: 'home', userName: name || user.loginId, loginId: user.loginId, applications, samlCsrf, roles });
   });
 
   // ---- switch role --------------------------------------------------------------------------

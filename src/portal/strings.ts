@@ -81,7 +81,9 @@ export const PORTAL_STRINGS_EN = {
   sessionEnd: 'Sign out this session',
   sessionEnded: 'The session was signed out.',
   consents: 'Consents',
-  consentsEmpty: 'Applications you allowed to read your profile appear here (filled in by the OIDC issue).',
+  consentWithdraw: 'Withdraw',
+  consentWithdrawn: 'The consent was withdrawn; the application asks again at your next sign-in.',
+  consentsEmpty: 'Applications you allowed to read your profile appear here.',
 };
 
 export type PortalStrings = typeof PORTAL_STRINGS_EN;
@@ -160,7 +162,9 @@ const PORTAL_STRINGS_KO: PortalStrings = {
   sessionEnd: '이 세션 로그아웃',
   sessionEnded: '세션이 로그아웃되었습니다.',
   consents: '동의',
-  consentsEmpty: '프로필 정보 제공에 동의한 애플리케이션이 여기에 표시됩니다 (OIDC 이슈에서 채워짐).',
+  consentWithdraw: '철회',
+  consentWithdrawn: '동의를 철회했습니다. 다음 로그인 시 애플리케이션이 다시 동의를 요청합니다.',
+  consentsEmpty: '프로필 정보 제공에 동의한 애플리케이션이 여기에 표시됩니다.',
 };
 
 const PORTAL_STRINGS_JA: PortalStrings = {
@@ -237,7 +241,9 @@ const PORTAL_STRINGS_JA: PortalStrings = {
   sessionEnd: 'このセッションをサインアウト',
   sessionEnded: 'セッションをサインアウトしました。',
   consents: '同意',
-  consentsEmpty: 'プロフィール情報の提供に同意したアプリケーションがここに表示されます (OIDC の issue で実装)。',
+  consentWithdraw: '撤回',
+  consentWithdrawn: '同意を撤回しました。次回のサインイン時にアプリケーションが再度同意を求めます。',
+  consentsEmpty: 'プロフィール情報の提供に同意したアプリケーションがここに表示されます。',
 };
 
 const CATALOGS: Record<Language, PortalStrings> = { en: PORTAL_STRINGS_EN, ko: PORTAL_STRINGS_KO, ja: PORTAL_STRINGS_JA };

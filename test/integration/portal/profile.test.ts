@@ -188,7 +188,7 @@ describe('portal: sign-in round trip and profile', function () {
       const foreign = await signedIn(config, ACCOUNT, tenantId, other.userId);
       const page = await request(app).get(portal('/profile')).set('Cookie', s1.cookie).expect(200);
       expect(page.text).to.contain(`data-session="${s1.sessionId}"`).and.contain(`data-session="${s2.sessionId}"`).and.not.contain(foreign.sessionId);
-      expect(textOf(page.text, 'consents-empty')).to.contain('OIDC');
+      expect(textOf(page.text, 'consents-empty')).to.contain('appear here');
 
       await post(s1, `/profile/sessions/${foreign.sessionId}/end`).expect(404);
       expect(await SsoUserSession.countDocuments({ tenantId, sessionId: foreign.sessionId })).to.equal(1);
