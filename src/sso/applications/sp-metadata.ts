@@ -3,10 +3,12 @@
  * endpoints only, plain http allowed only for loopback hosts, no `javascript:`, `validUntil`
  * honoured)"; security-bar case 12). The XML is parsed defensively:
  *
- * - at most 256 KB; any DOCTYPE or entity declaration is refused before parsing (no external
- *   entities, no billion laughs), as the SAML hardening of both directions does;
- * - @xmldom/xmldom with an error handler that throws on every warning and error, so a malformed
- *   document is refused rather than half-read;
+ * - at most 256 KB, then the hardened parser both SAML directions share (src/saml/xml/harden.ts):
+ *   a linear pre-scan refusing any DOCTYPE or markup declaration (no external entities, no
+ *   billion laughs), processing instructions, more than one root and nesting deeper than 64,
+ *   then @xmldom/xmldom with an error handler that throws on every warning and error, so a
+ *   malformed document is refused rather than repaired. Comments are allowed (hand-written
+ *   metadata carries them; every value here is read from attributes or whole-element text);
  * - exactly one md:EntityDescriptor (no aggregates) with one md:SPSSODescriptor;
  * - `validUntil` (on the EntityDescriptor or the SPSSODescriptor) in the past → refused;
  * - every AssertionConsumerService / SingleLogoutService Location checked with the same rules as
@@ -16,7 +18,7 @@
  * all at once. The result is the `saml` settings the metadata determines; the caller merges the
  * settings given explicitly in the request over it.
  */
-import { DOMParser } from '@xmldom/xmldom';
+import { isXmlRefusal, parseHardened } from '../../saml/xml/harden.js';
 import type { FieldError } from '../../shared/errors.js';
 import { webUriProblem } from './application-uris.js';
 import { checkSpCertificate } from './sp-certificates.js';
@@ -50,8 +52,6 @@ export interface MetadataSettings {
 
 export type MetadataResult = { ok: true; settings: MetadataSettings } | { ok: false; fieldErrors: FieldError[] };
 
-class MetadataParseError extends Error {}
-
 function children(parent: Element, ns: string, localName: string): Element[] {
   const out: Element[] = [];
   for (let n = parent.firstChild; n; n = n.nextSibling) {
@@ -76,16 +76,13 @@ function parseDate(text: string): Date | null {
 export function parseSpMetadata(xml: string, field: string, now = new Date()): MetadataResult {
   const err = (where: string, message: string): MetadataResult => ({ ok: false, fieldErrors: [{ field: where ? `${field}.${where}` : field, message }] });
   if (Buffer.byteLength(xml, 'utf8') > METADATA_MAX_BYTES) return err('', `must be at most ${METADATA_MAX_BYTES / 1024} KB`);
-  // Refused before any parser sees it (security-bar §1: DOCTYPE and entity declarations).
-  if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml)) return err('', 'must not contain a DOCTYPE or entity declarations');
-  let doc: ReturnType<DOMParser['parseFromString']>;
+  let doc: Document;
   try {
-    const fail = (msg: string) => {
-      throw new MetadataParseError(String(msg).split('\n')[0]);
-    };
-    doc = new DOMParser({ errorHandler: { warning: fail, error: fail, fatalError: fail } }).parseFromString(xml, 'text/xml');
+    // Leading whitespace before the XML declaration (a pasted or fetched document) means nothing.
+    doc = parseHardened(xml.trimStart(), { maxBytes: METADATA_MAX_BYTES, allowComments: true });
   } catch (e) {
-    return err('', `is not well-formed XML${e instanceof MetadataParseError ? `: ${e.message}` : ''}`);
+    if (isXmlRefusal(e)) return err('', `is not acceptable XML: ${(e.detail ?? '').replace(/^SAML XML refused: /, '')}`);
+    throw e;
   }
   const root = doc.documentElement;
   if (!root || root.namespaceURI !== MD || root.localName !== 'EntityDescriptor') {

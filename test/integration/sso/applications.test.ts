@@ -527,7 +527,10 @@ describe('SSO API: applications', function () {
         [spMetadata({ slo: 'javascript:alert(1)' }), 'body.saml.metadataXml.SingleLogoutService[0].Location', /https/],
         [spMetadata({ acs: [] }), 'body.saml.metadataXml.AssertionConsumerService', /at least one/],
         [spMetadata({ cert: expired }), 'body.saml.metadataXml.KeyDescriptor[0].X509Certificate', /expired/],
-        ['<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><unclosed></md:EntityDescriptor>', 'body.saml.metadataXml', /well-formed/],
+        ['<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><unclosed></md:EntityDescriptor>', 'body.saml.metadataXml', /not acceptable XML/],
+        ['<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x" a="1" a="2"/>', 'body.saml.metadataXml', /not acceptable XML/],
+        [`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x">${'<a>'.repeat(30_000)}${'</a>'.repeat(30_000)}</md:EntityDescriptor>`, 'body.saml.metadataXml', /nested deeper/],
+        [`${spMetadata()}<?evil pi?>`, 'body.saml.metadataXml', /processing instructions/],
         ['<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"/>', 'body.saml.metadataXml', /EntityDescriptor/],
         ['<x/>'.padEnd(256 * 1024 + 1, ' '), 'body.saml.metadataXml', /256 KB/],
       ];
