@@ -393,6 +393,8 @@ export function consoleRouter(deps: AdminDeps): Router {
         const alias = await LoginAlias.findOne({ accountId: session.accountId }).lean();
         if (alias) next = `/console/login/${alias._id}`;
       }
+      // An SSO user's role session goes back to the user portal it came from (src/portal).
+      if (session.kind === 'SsoRole' && session.ssoTenantId) next = `/tenants/${session.ssoTenantId}/portal`;
     }
     res.clearCookie(cookies.session, { path: '/', secure: cookies.options.secure, httpOnly: true });
     res.redirect(303, next);

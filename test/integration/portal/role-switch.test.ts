@@ -188,6 +188,24 @@ describe('portal: switch role (console and API)', function () {
       await adminCall(aliceConsole, 'post', '/api/v1/sts/credentials', { csrf, body: { durationSec: 900 } }).expect(403);
     });
 
+    it('signing out of the console ends the role session and goes back to the portal; the SSO session stays', async () => {
+      const s = await signedIn(config, ACCOUNT, tenantId, alice.userId);
+      const cookie = consoleCookieOf(await post(s, `/roles/${open.assignmentId}/console`).expect(303));
+      const home = await request(app).get('/console').set('Cookie', cookie).expect(200);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(home.text)![1]!;
+      const setCookies = ([] as string[]).concat(home.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!);
+      const out = await request(app)
+        .post('/console/logout')
+        .set('Cookie', [cookie, ...setCookies].join('; '))
+        .set('Origin', ORIGIN)
+        .type('form')
+        .send({ _csrf: csrf })
+        .expect(303);
+      expect(out.headers.location).to.equal(`/tenants/${tenantId}/portal`);
+      await adminCall(cookie, 'get', `${SSO_API_PREFIX}/groups`).expect(401);
+      await request(app).get(portal('')).set('Cookie', s.cookie).expect(200);
+    });
+
     it('a restricted role session is refused from another address on every request', async () => {
       const s = await signedIn(config, ACCOUNT, tenantId, alice.userId);
       const cookie = consoleCookieOf(await post(s, `/roles/${restricted.assignmentId}/console`, { ip: OFFICE_IP }).expect(303));
