@@ -26,15 +26,9 @@ export async function listOidcPortalApplications(tenantId: string, userId: strin
   return launchable
     .filter((a) => a.accessScope === 'ALL_USERS' || (a.accessScope === 'ASSIGNED' && assigned.has(a.applicationId)))
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((a) => {
+    .map((a): PortalApplication => {
       const url = new URL(a.oidc!.initiateLoginUri!);
       if (baseUrl) url.searchParams.set('iss', `${baseUrl}/tenants/${tenantId}`);
-      return {
-        applicationId: a.applicationId,
-        name: a.name,
-        protocol: 'OAUTH2' as const,
-        launch: { method: 'GET' as const, url: url.href },
-        ...(a.description ? { description: a.description } : {}),
-      };
+      return { applicationId: a.applicationId, name: a.name, protocol: 'OAUTH2', launch: { method: 'GET', url: url.href }, description: a.description ?? '' };
     });
 }
