@@ -11,9 +11,11 @@
  * (pages carry CSRF tokens, credentials, TOTP keys). Errors are pages, never JSON, never the
  * detail of an internal error.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import { consoleCookies } from '../console/cookies.js';
-import { renderPage } from '../console/views.js';
+import { VIEWS_DIR, renderPage } from '../console/views.js';
 import { beginLogin, currentSsoSession, takeLoginResult, type LoginRequirements } from '../auth/login.js';
 import type { SsoSessionRecord } from '../auth/sso-session.js';
 import { clientIp } from '../http/client-ip.js';
@@ -59,6 +61,11 @@ export function portalRouter(deps: TenantDeps): Router {
   const consoleCookie = consoleCookies(deps.config);
   const secureCookies = deps.config.baseUrl.startsWith('https:');
 
+  const stylesheet = readFileSync(path.join(VIEWS_DIR, 'portal', 'portal.css'));
+  router.get('/portal/assets/portal.css', (_req, res) => {
+    res.type('css').set('Cache-Control', 'public, max-age=3600').send(stylesheet);
+  });
+
   router.use('/portal', express.urlencoded({ extended: false, limit: '16kb' }), (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
@@ -84,7 +91,7 @@ export function portalRouter(deps: TenantDeps): Router {
       const path = req.method === 'GET' ? `${req.baseUrl}${req.path}` : baseOf(tenantOf(res).tenantId);
       return { lang: l, name: LANGUAGE_NAMES[l], href: `${path}?${q.toString()}`, current: l === lang };
     });
-    return { lang, languages, s: portalStrings(lang) };
+    return { lang, languages, s: portalStrings(lang), cssHref: `${baseOf(tenantOf(res).tenantId)}/assets/portal.css` };
   }
 
   async function contextOf(req: Request, res: Response, session: SsoSessionRecord): Promise<PortalContext> {

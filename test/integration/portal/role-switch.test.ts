@@ -130,6 +130,8 @@ describe('portal: switch role (console and API)', function () {
       expect(res.text).to.not.contain(`/roles/${restricted.assignmentId}/api"`);
       expect(res.text).to.contain(`action="/tenants/${tenantId}/logout"`);
       expect(res.text).to.contain(`name="_csrf" value="${s.csrf}"`);
+      expect(res.text, 'no inline script or style').to.not.match(/<script|style=/);
+      await request(app).get(portal('/assets/portal.css')).expect(200).expect('content-type', /css/);
     });
   });
 
