@@ -129,6 +129,26 @@ describe('SAML interop: Apache mod_auth_mellon as the SP', function () {
     expect(again.status).to.equal(200);
   });
 
+  it('with assertion encryption on, mellon decrypts the assertion (AES-256-GCM, RSA-OAEP) and shows the same NameID and attributes', async () => {
+    const list = await t.root.call('get', '/api/v1/sso/applications?protocol=SAML').expect(200);
+    const applicationId = (list.body as { items: { applicationId: string }[] }).items[0]!.applicationId;
+    await t.root.call('put', `/api/v1/sso/applications/${applicationId}`, { saml: { encryptAssertion: true } }).expect(200);
+    try {
+      const browser = new Browser();
+      const { page, responseXml } = await signInThroughSp(browser, gh, t, sp!.protectedUrl);
+      expect(responseXml).to.include('EncryptedAssertion');
+      expect(responseXml).to.include('http://www.w3.org/2009/xmlenc11#aes256-gcm');
+      expect(responseXml).not.to.include(t.user.loginId);
+      expect(page.status, `${page.url}\n${page.text.slice(0, 800)}`).to.equal(200);
+      const env = parseEnvPage(page.text);
+      expect(env.get('MELLON_NAME_ID')).to.equal(t.user.loginId);
+      expect(env.get('MELLON_groups')).to.equal(t.groupName);
+      expect(env.get('GATEHOUSE_ROLE')).to.equal(`${t.roleNrn},${t.idpEntityId}`);
+    } finally {
+      await t.root.call('put', `/api/v1/sso/applications/${applicationId}`, { saml: { encryptAssertion: false } }).expect(200);
+    }
+  });
+
   it('a wrong password never reaches the SP: the browser stays on Gatehouse’s login page', async () => {
     const browser = new Browser();
     const err = await signInThroughSp(browser, gh, t, sp!.protectedUrl, { password: 'not the password at all' }).then(
