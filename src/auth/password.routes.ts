@@ -17,7 +17,9 @@ import { z } from 'zod';
 import type { TenantDeps } from '../http/tenant-routes.js';
 import { tenantOf } from '../http/tenant-routes.js';
 import { renderPage } from '../console/views.js';
-import { describePasswordPolicyFailure, PASSWORD_MAX_LENGTH, type PasswordPolicyReason } from './password-policy.js';
+import { pickLanguage, type Language } from '../http/i18n.js';
+import { PASSWORD_MAX_LENGTH } from './password-policy.js';
+import { resetPolicyMessages, resetText } from './password-reset.messages.js';
 import { completePasswordReset, findPendingPasswordReset } from './password-reset.service.js';
 
 /** Raw input bound (UTF-16 units): 256 code points are at most 512 units; the policy counts code points. */
@@ -31,12 +33,6 @@ const resetForm = z.object({
   confirmPassword: z.string().max(RAW_PASSWORD_MAX),
 });
 
-const INVALID_LINK = 'This password reset link is not valid: it may have expired, been used already, or been replaced by a newer one. Ask your administrator for a new link.';
-
-function policyMessages(reasons: readonly PasswordPolicyReason[], minLength: number): string[] {
-  return reasons.map((r) => `The password ${describePasswordPolicyFailure([r], minLength)}.`);
-}
-
 export function passwordRouter(deps: TenantDeps): Router {
   const router = Router({ mergeParams: true });
   const base = (res: Response) => `/tenants/${encodeURIComponent(tenantOf(res).tenantId)}`;
@@ -47,36 +43,33 @@ export function passwordRouter(deps: TenantDeps): Router {
     next();
   };
 
-  const message = (res: Response, status: number, heading: string, text: string, opts: { role?: string; login?: boolean } = {}) =>
-    renderPage(
-      res,
-      'auth/password-message',
-      { title: heading, tenantName: tenantName(res), heading, message: text, role: opts.role ?? '', loginUrl: opts.login ? `${base(res)}/login` : '' },
-      status,
-    );
+  /** A page of this module in the request's language (Korean, English or Japanese). */
+  const page = (req: Request, res: Response, template: string, status: number, data: Record<string, unknown>) => {
+    const lang: Language = pickLanguage(req);
+    const text = (key: Parameters<typeof resetText>[1], vars?: Record<string, string | number>) => resetText(lang, key, vars);
+    renderPage(res, template, { lang, text, tenantName: tenantName(res), ...data }, status);
+  };
 
-  const form = (res: Response, status: number, data: { token: string; loginId: string; minLength: number; errors: string[] }) =>
-    renderPage(
-      res,
-      'auth/password-reset',
-      { title: 'Choose a new password', tenantName: tenantName(res), action: `${base(res)}/password/reset`, maxLength: FIELD_MAXLENGTH, ...data },
-      status,
-    );
+  const invalidLink = (req: Request, res: Response) =>
+    page(req, res, 'auth/password-message', 400, { titleKey: 'invalidTitle', messageKey: 'invalidText', role: 'alert', loginUrl: '' });
+
+  const form = (req: Request, res: Response, status: number, data: { token: string; loginId: string; minLength: number; errors: string[] }) =>
+    page(req, res, 'auth/password-reset', status, { action: `${base(res)}/password/reset`, maxLength: FIELD_MAXLENGTH, ...data });
 
   router.get('/password/reset', noStore, async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
     const pending = await findPendingPasswordReset(tenantOf(res).tenantId, token);
     if (!pending || !token) {
-      message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+      invalidLink(req, res);
       return;
     }
-    form(res, 200, { token, loginId: pending.loginId, minLength: pending.minLength, errors: [] });
+    form(req, res, 200, { token, loginId: pending.loginId, minLength: pending.minLength, errors: [] });
   });
 
   router.post('/password/reset', noStore, express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
     const parsed = resetForm.safeParse(req.body);
     if (!parsed.success) {
-      message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+      invalidLink(req, res);
       return;
     }
     const { token, newPassword, confirmPassword } = parsed.data;
@@ -84,30 +77,27 @@ export function passwordRouter(deps: TenantDeps): Router {
     if (newPassword !== confirmPassword) {
       const pending = await findPendingPasswordReset(tenantId, token);
       if (!pending) {
-        message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+        invalidLink(req, res);
         return;
       }
-      form(res, 400, { token, loginId: pending.loginId, minLength: pending.minLength, errors: ['The two passwords are not the same.'] });
+      form(req, res, 400, { token, loginId: pending.loginId, minLength: pending.minLength, errors: [resetText(pickLanguage(req), 'mismatch')] });
       return;
     }
     const result = await completePasswordReset(tenantId, token, newPassword, deps.logger);
     if (!result.ok) {
       if (result.error === 'invalidLink') {
-        message(res, 400, 'Link not valid', INVALID_LINK, { role: 'alert' });
+        invalidLink(req, res);
         return;
       }
       const pending = await findPendingPasswordReset(tenantId, token);
-      form(res, 400, { token, loginId: pending?.loginId ?? '', minLength: result.minLength, errors: policyMessages(result.reasons, result.minLength) });
+      form(req, res, 400, { token, loginId: pending?.loginId ?? '', minLength: result.minLength, errors: resetPolicyMessages(pickLanguage(req), result.reasons, result.minLength) });
       return;
     }
     res.redirect(303, `${base(res)}/password/reset/done`);
   });
 
-  router.get('/password/reset/done', (_req, res) => {
-    message(res, 200, 'Password changed', 'Your new password is set and you were signed out everywhere. Sign in with the new password.', {
-      role: 'status',
-      login: true,
-    });
+  router.get('/password/reset/done', (req, res) => {
+    page(req, res, 'auth/password-message', 200, { titleKey: 'doneTitle', messageKey: 'doneText', role: 'status', loginUrl: `${base(res)}/login` });
   });
 
   return router;

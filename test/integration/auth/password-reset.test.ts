@@ -230,6 +230,7 @@ describe('passwords: admin-set initial passwords and one-time reset links', func
       expect(res.text).to.include('page@example.com').and.to.include('name="newPassword"').and.to.include('autocomplete="new-password"');
       expect(res.text).to.include('<label for="newPassword">');
       expect(res.text).not.to.match(/<script/);
+      expect(res.text).to.include('<html lang="en">');
 
       const unknown = await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token: 'A'.repeat(43) }).expect(400);
       const malformed = await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token: '<script>' }).expect(400);
@@ -244,12 +245,25 @@ describe('passwords: admin-set initial passwords and one-time reset links', func
       const mismatch = await postReset(token, STRONG, `${STRONG}!`).expect(400);
       expect(mismatch.text).to.include('The two passwords are not the same.').and.to.include('role="alert"');
       const weak = await postReset(token, 'isadora-1234-garden').expect(400);
-      expect(weak.text).to.include('must not contain the user&#39;s login id, e-mail, name');
+      expect(weak.text).to.include('must not contain your login ID, e-mail, name');
       expect(weak.text).to.include('aria-invalid="true"');
       const short = await postReset(token, 'short one').expect(400);
       expect(short.text).to.include('must be at least 12 characters');
       expect((await stored(user.userId))?.passwordHash).to.equal(null);
       await postReset(token, STRONG).expect(303);
+    });
+
+    it('speaks Korean and Japanese from Accept-Language or ?lang=, the reasons included', async () => {
+      const user = await createUser('lang@example.com');
+      const token = await issueLink(user.userId, 'lang@example.com');
+      const ko = await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token }).set('Accept-Language', 'ko-KR,ko;q=0.9,en;q=0.5').expect(200);
+      expect(ko.text).to.include('<html lang="ko">').and.to.include('새 비밀번호 설정');
+      const ja = await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token, lang: 'ja' }).expect(200);
+      expect(ja.text).to.include('<html lang="ja">').and.to.include('新しいパスワード');
+      const weak = await postReset(token, 'qwerty123456').set('Accept-Language', 'ko').expect(400);
+      expect(weak.text).to.include('흔히 사용되거나 유출된 비밀번호입니다.');
+      const invalid = await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token: 'x' }).set('Accept-Language', 'ja').expect(400);
+      expect(invalid.text).to.include('無効なリンク');
     });
 
     it('on success: 303, new argon2id hash, needPasswordReset false, passwordChangedAt, generation moved, every session ended; the link is dead', async () => {
