@@ -59,6 +59,35 @@ function durationOf(role: { sessionExpirationSec: number }): number {
   return Math.min(SSO_SESSION_MAX_SEC, Math.max(SSO_SESSION_MIN_SEC, role.sessionExpirationSec));
 }
 
+/** Why an access type of an assignment cannot be used now (the portal words it in the page's language). */
+export type SwitchRefusal = 'assignmentDisallows' | 'userDisallows' | 'ipNotInAcls' | 'ipNotAllowedForUser';
+
+/** English text of a refusal (logs, and the error's detail). */
+export function refusalText(kind: AccessType, reason: SwitchRefusal, sourceIp: string): string {
+  const label = kind === 'console' ? 'console' : 'API';
+  switch (reason) {
+    case 'assignmentDisallows':
+      return `this assignment does not allow ${label} access`;
+    case 'userDisallows':
+      return `${label} access is not turned on for your user`;
+    case 'ipNotInAcls':
+      return `${label} access to this role is not allowed from your network address (${sourceIp})`;
+    case 'ipNotAllowedForUser':
+      return `${label} access is not allowed for your user from your network address (${sourceIp})`;
+  }
+}
+
+/** A refused switch: FORBIDDEN, with the reason for the page. */
+export class SwitchRefusedError extends AppError {
+  constructor(
+    readonly kind: AccessType,
+    readonly reason: SwitchRefusal,
+    readonly sourceIp: string,
+  ) {
+    super('FORBIDDEN', refusalText(kind, reason, sourceIp));
+  }
+}
+
 /**
  * Why an assignment cannot be used this way from this address, or undefined when it can. The
  * portal shows the buttons with this, and the switch refuses with it.
@@ -68,20 +97,16 @@ export function refusalOf(
   a: ResolvedAssignment,
   user: { accessRules?: { consoleAccessAllowed?: boolean | null; apiAccessAllowed?: boolean | null } | null; consolePermitIps?: string[] | null; useApiAllowSource?: boolean | null; apiAllowSources?: string[] | null },
   sourceIp: string,
-): string | undefined {
+): SwitchRefusal | undefined {
   const access = kind === 'console' ? a.console : a.api;
-  const label = kind === 'console' ? 'console' : 'API';
-  if (!access.allowed) return `this assignment does not allow ${label} access`;
-  if (kind === 'console' && user.accessRules?.consoleAccessAllowed === false) return 'console access is turned off for your user';
-  if (kind === 'api' && user.accessRules?.apiAccessAllowed !== true) return 'API access is not turned on for your user';
-  if (!accessAllowedFrom(access, sourceIp)) return `${label} access to this role is not allowed from your network address (${sourceIp})`;
+  if (!access.allowed) return 'assignmentDisallows';
+  // Ncloud user accessRules: console on by default, API off until an admin turns it on.
+  if (kind === 'console' && user.accessRules?.consoleAccessAllowed === false) return 'userDisallows';
+  if (kind === 'api' && user.accessRules?.apiAccessAllowed !== true) return 'userDisallows';
+  if (!accessAllowedFrom(access, sourceIp)) return 'ipNotInAcls';
   // The user's own allowed source IPs (manageUserAllowSourceSetting), shaped like a sub account's.
-  if (kind === 'console' && (user.consolePermitIps?.length ?? 0) > 0 && !new IpAllowList(user.consolePermitIps ?? []).allows(sourceIp)) {
-    return `console access is not allowed from your network address (${sourceIp})`;
-  }
-  if (kind === 'api' && user.useApiAllowSource === true && !new IpAllowList(user.apiAllowSources ?? []).allows(sourceIp)) {
-    return `API access is not allowed from your network address (${sourceIp})`;
-  }
+  if (kind === 'console' && (user.consolePermitIps?.length ?? 0) > 0 && !new IpAllowList(user.consolePermitIps ?? []).allows(sourceIp)) return 'ipNotAllowedForUser';
+  if (kind === 'api' && user.useApiAllowSource === true && !new IpAllowList(user.apiAllowSources ?? []).allows(sourceIp)) return 'ipNotAllowedForUser';
   return undefined;
 }
 
@@ -96,7 +121,7 @@ async function resolveTarget(kind: AccessType, ctx: SwitchContext): Promise<Swit
   const assignment = access.assignments.find((a) => a.assignmentId === ctx.assignmentId);
   if (!assignment) throw new AppError('NOT_FOUND', 'you hold no assignment with this id');
   const refusal = refusalOf(kind, assignment, user, ctx.sourceIp);
-  if (refusal) throw new AppError('FORBIDDEN', refusal);
+  if (refusal) throw new SwitchRefusedError(kind, refusal, ctx.sourceIp);
   const role = await Role.findOne({ accountId: assignment.accountMemberNo, roleId: assignment.role.roleId, roleType: 'SSO' })
     .select('accountId roleId roleName status credentialGeneration sessionExpirationSec')
     .lean();

@@ -28,7 +28,7 @@ import { listPortalApplications } from './applications.js';
 import { samlLaunchToken } from '../saml/idp/portal.js';
 import { PORTAL_CSRF_FIELD, portalCsrfToken, verifyPortalCsrf } from './csrf.js';
 import { profileRoutes } from './profile.routes.js';
-import { refusalOf, switchToApi, switchToConsole } from './role-switch.service.js';
+import { SwitchRefusedError, refusalOf, switchToApi, switchToConsole, type SwitchRefusal } from './role-switch.service.js';
 import { registerSsoRoleSessionCleanup } from './sso-role-session.js';
 import { portalStrings, type PortalStrings } from './strings.js';
 import { LANGUAGES, LANGUAGE_NAMES, pickLanguage, rememberLanguage } from '../http/i18n.js';
@@ -171,14 +171,15 @@ export function portalRouter(deps: TenantDeps): Router {
     const samlCsrf = applications.some((a) => a.launch.method === 'POST') ? await samlLaunchToken(tenantId, ctx.session, deps.keyring) : undefined;
     if (!user) throw new AppError('UNAUTHENTICATED', 'your session has ended; sign in again');
     const ip = clientIp(req);
+    const say = (reason: SwitchRefusal | undefined) => (reason ? ctx.s.refusal[reason].replace('{ip}', ip) : undefined);
     const roles = (access?.assignments ?? []).map((a) => ({
       assignmentId: a.assignmentId,
       accountMemberNo: a.accountMemberNo,
       permissionSetName: a.permissionSet.permissionSetName ?? a.permissionSet.permissionSetId,
       roleNrn: a.role.roleNrn,
       // A button only where the assignment allows the access type; a note where this network may not use it.
-      console: { shown: a.console.allowed, refusal: a.console.allowed ? refusalOf('console', a, user, ip) : undefined },
-      api: { shown: a.api.allowed, refusal: a.api.allowed ? refusalOf('api', a, user, ip) : undefined },
+      console: { shown: a.console.allowed, refusal: a.console.allowed ? say(refusalOf('console', a, user, ip)) : undefined },
+      api: { shown: a.api.allowed, refusal: a.api.allowed ? say(refusalOf('api', a, user, ip)) : undefined },
     }));
     const name = [user.userProfile?.firstName, user.userProfile?.lastName].filter((p) => p).join(' ');
     await ctx.page('portal/home', { title: ctx.s.portalName, nav: 'home', userName: name || user.loginId, loginId: user.loginId, applications, samlCsrf, roles });
@@ -232,8 +233,16 @@ export function portalRouter(deps: TenantDeps): Router {
     if (status >= 500) req.log.error({ err }, 'portal page failed');
     const { s } = languageData(req, res);
     const heading = status === 404 ? s.notFound : status === 403 ? s.notAllowed : status >= 500 ? s.error : s.refused;
-    // Clear text only: no stack, no internal detail (the request id finds the log line).
-    errorPage(req, res, status, heading, status >= 500 ? `An internal error occurred (request id ${String(req.id)}).` : (known?.detail ?? known?.message ?? 'The request is not valid.'));
+    // A refused switch in the page's language; otherwise clear text only: no stack, no internal
+    // detail (the request id finds the log line).
+    const message =
+      err instanceof SwitchRefusedError
+        ? `${err.kind === 'console' ? s.console : s.api}: ${s.refusal[err.reason].replace('{ip}', err.sourceIp)}`
+        : status >= 500
+          ? `An internal error occurred (request id ${String(req.id)}).`
+          : (known?.detail ?? known?.message ?? 'The request is not valid.');
+    if (err instanceof SwitchRefusedError) req.log.info({ event: 'portal.switchRefused', reason: err.reason, kind: err.kind, sourceIp: err.sourceIp }, 'role switch refused');
+    errorPage(req, res, status, heading, message);
   };
   router.use('/portal', portalErrors);
 

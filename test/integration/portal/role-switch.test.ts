@@ -290,7 +290,7 @@ describe('portal: switch role (console and API)', function () {
       await post(s, `/roles/${restricted.assignmentId}/api`, { ip: HOME_IP, target: appNoProxy }).expect(403);
       expect(await StsCredential.countDocuments({ roleId: restricted.roleId, accountId: ACCOUNT })).to.equal(before);
       const res = await post(s, `/roles/${consoleOnly.assignmentId}/api`).expect(403);
-      expect(textOf(res.text, 'error-message')).to.contain('does not allow API access');
+      expect(textOf(res.text, 'error-message')).to.equal('API: this assignment does not allow it');
       const dave = await createUser(ACCOUNT, tenantId, { api: false });
       await root.call('post', `${SSO_API_PREFIX}/assignments/${open.assignmentId}/targets`, { targetType: 'user', targetIds: [dave.userId] }).expect(200);
       const sd = await signedIn(config, ACCOUNT, tenantId, dave.userId);
