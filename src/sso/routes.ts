@@ -6,6 +6,7 @@ import type { AdminRouteSpec } from '../http/admin-route.js';
 import { applicationRoutes } from './applications/application.routes.js';
 import { assignmentRoutes } from './assignments/assignment.routes.js';
 import { certificateRoutes } from './certificates/certificate.routes.js';
+import { oidcKeyRoutes } from '../oidc/keys/keys.routes.js';
 import { ssoGroupRoutes } from './groups/group.routes.js';
 import { consentRoutes } from './consents/consent.routes.js';
 import { ipAclRoutes } from './ip-acls/ip-acl.routes.js';
@@ -25,4 +26,5 @@ export const ssoApiRoutes: AdminRouteSpec[] = [
   ...applicationRoutes,
   ...consentRoutes,
   ...certificateRoutes,
+  ...oidcKeyRoutes,
 ];

@@ -12,7 +12,9 @@ import { loadTenantKeys, rotateSigningKeys, RETIRED_KEY_RETENTION_SEC } from '..
 import { OidcTenantKeys } from '../../../src/oidc/keys/tenant-keys.model.js';
 import { tenantScope } from '../../../src/sso/tenant/tenant-context.js';
 import { PROJECT_ROOT } from '../../../src/db/bundled.js';
-import { testKeyring, TEST_MASTER_KEY } from '../../helpers/app.js';
+import { HistoryEvent } from '../../../src/resources/history/history-event.model.js';
+import { rootSigner, subAccountSigner, allow } from '../../helpers/admin.js';
+import { testApp, testKeyring, TEST_MASTER_KEY } from '../../helpers/app.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { seedTenant } from './oidc-fixtures.js';
 
@@ -126,5 +128,26 @@ describe('OIDC signing keys', function () {
       });
     expect(await run(['rotate-keys'])).to.equal(2);
     expect(await run(['frobnicate'])).to.equal(2);
+  });
+
+  it('admin API: GET lists the public keys (view/getTenantDetail), POST …/rotate rotates (change/updateTenant, audited); other actions get 403', async () => {
+    const app = testApp({ db: { ping: async () => true } });
+    const tenant = await seedTenant();
+    const root = await rootSigner(app, tenant.accountId);
+    const listed = await root.call('get', '/api/v1/sso/tenant/oidc/signing-keys').expect(200);
+    const keys = (listed.body as { keys: { kid: string; state: string; alg: string }[] }).keys;
+    expect(keys.map((k) => `${k.state}:${k.alg}`).sort()).to.deep.equal(['current:ES256', 'current:RS256', 'next:ES256', 'next:RS256']);
+    expect(JSON.stringify(listed.body)).not.to.match(/"d":|secretsEncrypted/);
+    const rotated = await root.call('post', '/api/v1/sso/tenant/oidc/signing-keys/rotate').expect(200);
+    const report = rotated.body as { activated: string[]; retired: string[]; created: string[]; nrn: string };
+    expect(report.activated.sort()).to.deep.equal(keys.filter((k) => k.state === 'next').map((k) => k.kid).sort());
+    const event = await HistoryEvent.findOne({ accountId: tenant.accountId, action: 'SSO:change/updateTenant', nrn: report.nrn }).lean();
+    expect(event, 'rotation audited').to.not.equal(null);
+
+    const viewer = await subAccountSigner(app, [allow(['View/getTenantDetail'], 'SSO')], { accountId: tenant.accountId });
+    await viewer.call('get', '/api/v1/sso/tenant/oidc/signing-keys').expect(200);
+    await viewer.call('post', '/api/v1/sso/tenant/oidc/signing-keys/rotate').expect(403);
+    const after = await OidcTenantKeys.findOne({ tenantId: tenant.tenantId }).lean();
+    expect(after?.revision).to.equal(1);
   });
 });
