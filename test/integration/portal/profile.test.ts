@@ -147,6 +147,21 @@ describe('portal: sign-in round trip and profile', function () {
       expect(removed.mfaSecretEncrypted).to.equal(null);
     });
 
+    it('two concurrent confirmations of one enrollment register one device', async () => {
+      const u = await userWithPassword();
+      const s = await signedIn(config, ACCOUNT, tenantId, u.userId);
+      const page = await request(app).get(portal('/profile/mfa/add')).set('Cookie', s.cookie).expect(200);
+      const pending = /name="pending" value="([^"]+)"/.exec(page.text)![1]!;
+      const secret = textOf(page.text, 'mfa-secret');
+      const code = await totpCode(secret);
+      const statuses = (await Promise.all([post(s, '/profile/mfa/add', { pending, code }), post(s, '/profile/mfa/add', { pending, code })])).map((r) => r.status).sort();
+      expect(statuses[0]).to.equal(303);
+      expect(statuses[1]).to.be.oneOf([403, 409]);
+      const after = await stored(u.userId);
+      expect(after.mfaEnabled).to.equal(true);
+      expect((await readOutbox(u.loginId, 'mfaChanged')).length, 'one notice').to.equal(1);
+    });
+
     it('a pending key from another session does not decrypt here', async () => {
       const u = await userWithPassword();
       const s1 = await signedIn(config, ACCOUNT, tenantId, u.userId);
