@@ -3,9 +3,10 @@
  * link"). The link carries a random 256-bit token; only its SHA-256 is stored (a database reader
  * cannot use a pending link). A link lives one hour, is used once (`usedAt` set by one atomic
  * compare-and-set), and is bound to the user's `credentialGeneration` at issue: a suspension, an
- * "expire sessions" or another password change in between makes it worthless. Issuing a new link
- * deletes the user's older ones, so at most the newest works (Keycloak's execute-actions e-mail
- * behaves the same).
+ * "expire sessions" or another password change in between makes it worthless. A user has at most
+ * one pending link: one document per user (unique `tenantId + userId`), whose token a new link
+ * replaces in one upsert, so only the newest works even when two admins click at once (Keycloak's
+ * execute-actions e-mail behaves the same).
  */
 import mongoose, { Schema, type InferSchemaType } from 'mongoose';
 import { expiryPlugin } from '../db/plugins/expiry.js';
@@ -29,7 +30,7 @@ const passwordResetSchema = new Schema(
   { collection: 'sso_password_resets' },
 );
 passwordResetSchema.index({ tenantId: 1, tokenHash: 1 }, { unique: true });
-passwordResetSchema.index({ tenantId: 1, userId: 1 });
+passwordResetSchema.index({ tenantId: 1, userId: 1 }, { unique: true });
 passwordResetSchema.plugin(scopePlugin, { key: 'tenantId' });
 passwordResetSchema.plugin(expiryPlugin);
 

@@ -6,6 +6,7 @@
  *
  * - Issuing moves nothing: the current password keeps working and no session ends until the link
  *   is used (an admin's click, or an attacker who can only trigger e-mails, locks nobody out).
+ *   A new link replaces the user's pending one.
  * - The token is 256 random bits, stored as its SHA-256 only, valid one hour, used once: the use
  *   is one compare-and-set of `usedAt`, so of two parallel submissions exactly one wins.
  * - The link is bound to the user's credential generation when issued; completing it stores the
@@ -17,7 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Notifier } from '../notifications/notifier.js';
-import { AppError } from '../shared/errors.js';
+import { AppError, isDuplicateKeyError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { getLoginSettings } from '../sso/tenant/tenant.service.js';
 import { SsoUser } from '../sso/users/user.model.js';
@@ -49,8 +50,8 @@ export interface IssuedPasswordReset {
 
 /**
  * Creates a reset link for a user and sends it through the notifier (`kind: 'passwordReset'`).
- * The caller gets no token back: only the mailbox does. Older unused links of the user are
- * deleted first. 404 when the user does not exist; 503 (and no link left behind) when the
+ * The caller gets no token back: only the mailbox does. A pending link of the user is
+ * replaced. 404 when the user does not exist; 503 (and no link left behind) when the
  * message cannot be sent.
  */
 export async function issuePasswordReset(
@@ -63,16 +64,26 @@ export async function issuePasswordReset(
   if (!user) throw new AppError('NOT_FOUND', `user ${userId} does not exist`);
 
   const token = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(Date.now() + PASSWORD_RESET_TTL_MS);
-  await PasswordReset.deleteMany({ tenantId: tenant.tenantId, userId });
-  const reset = await PasswordReset.create({
-    tenantId: tenant.tenantId,
-    userId,
-    tokenHash: hashResetToken(token),
-    credentialGeneration: user.credentialGeneration,
-    requestedBy,
-    expiresAt,
-  });
+  const tokenHash = hashResetToken(token);
+  const now = new Date();
+  const expiresAt = new Date(now.getTime() + PASSWORD_RESET_TTL_MS);
+  // One document per user: the new token replaces any pending one in a single upsert. Expired
+  // documents are included (the expiry plugin would hide them and the upsert would then collide
+  // with the unique index); two first-time upserts racing make one duplicate-key error, retried.
+  const upsert = () =>
+    PasswordReset.findOneAndUpdate(
+      { tenantId: tenant.tenantId, userId },
+      { $set: { tokenHash, credentialGeneration: user.credentialGeneration, requestedBy, createdAt: now, usedAt: null, expiresAt } },
+      { upsert: true, returnDocument: 'after' },
+    )
+      .setOptions({ includeExpired: true })
+      .lean();
+  try {
+    await upsert();
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    await upsert();
+  }
 
   const link = passwordResetLink(deps.config, tenant.tenantId, token);
   try {
@@ -91,7 +102,7 @@ export async function issuePasswordReset(
       tenantId: tenant.tenantId,
     });
   } catch (err) {
-    await PasswordReset.deleteOne({ tenantId: tenant.tenantId, _id: reset._id });
+    await PasswordReset.deleteOne({ tenantId: tenant.tenantId, userId, tokenHash });
     deps.logger?.warn({ err: err instanceof Error ? err.message : String(err), tenantId: tenant.tenantId, userId }, 'the password reset message could not be sent');
     throw new AppError('UNAVAILABLE', 'the password reset message could not be sent; try again later', { cause: err });
   }

@@ -192,6 +192,19 @@ describe('passwords: admin-set initial passwords and one-time reset links', func
       expect((res.body as ErrorBody).error.errorCode).to.equal('NOT_FOUND');
     });
 
+    it('two admins issuing at once leave one pending link, and only its token works', async () => {
+      const user = await createUser('twice@example.com');
+      await Promise.all([
+        root.call('post', `${BASE}/users/${user.userId}/password-reset`).expect(202),
+        root.call('post', `${BASE}/users/${user.userId}/password-reset`).expect(202),
+      ]);
+      expect(await PasswordReset.countDocuments({ tenantId, userId: user.userId })).to.equal(1);
+      const tokens = (await readOutbox('twice@example.com', 'passwordReset')).map((m) => /token=([A-Za-z0-9_-]{43})/.exec(m.text)![1]!);
+      expect(tokens).to.have.length(2);
+      const statuses = await Promise.all(tokens.map(async (token) => (await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token })).status));
+      expect(statuses.sort()).to.deep.equal([200, 400]);
+    });
+
     it('is gated by SSO:change/updateUser: a caller without it gets 403 and no message is sent', async () => {
       const user = await createUser('gated@example.com');
       const viewer = await subAccountSigner(app, [allow(['View*'], 'SSO')]);
