@@ -1,6 +1,6 @@
 /**
  * The portal's applications and consents (issue 7 "User portal"): the applications a user may
- * launch (OIDC: initiate_login_uri with `iss`, OIDC Core §4, or the application URL; SAML: a POST
+ * launch (OIDC: initiate_login_uri with `iss`, OIDC Core §4; SAML: a POST
  * to the IdP-initiated endpoint with the SAML module's session-bound token, only for applications
  * that opted in), filtered by the application's access scope; consents listed and withdrawn, only
  * the user's own.
@@ -40,9 +40,10 @@ describe('portal: applications and consents', function () {
     const bob = await createUser(ACCOUNT, tenantId);
     const oidcBase = { protocol: 'OAUTH2', oidc: { redirectUris: ['https://rp.example.com/callback'], clientAuthMethod: 'client_secret_basic' } };
     await createApp({ name: 'Bwiki', ...oidcBase, oidc: { ...oidcBase.oidc, initiateLoginUri: 'https://rp.example.com/login' } });
+    // An OIDC application without an initiate-login URI has no launch the portal could make.
     await createApp({ name: 'Chat', ...oidcBase, applicationUrl: 'https://chat.example.com/' });
     await createApp({ name: 'NoLaunch', ...oidcBase });
-    const assigned = await createApp({ name: 'Payroll', ...oidcBase, accessScope: 'ASSIGNED', applicationUrl: 'https://payroll.example.com/' });
+    const assigned = await createApp({ name: 'Payroll', ...oidcBase, oidc: { ...oidcBase.oidc, initiateLoginUri: 'https://payroll.example.com/login' }, accessScope: 'ASSIGNED' });
     await root.call('post', `${SSO_API_PREFIX}/applications/${assigned.applicationId}/principals`, { userIds: [alice.userId] }).expect(200);
     const sp = await createApp({ name: 'Asp', protocol: 'SAML', saml: { entityId: 'https://sp.example.com/saml', acsEndpoints: [{ location: 'https://sp.example.com/acs' }], idpInitiatedAllowed: true } });
     await createApp({ name: 'SpOnly', protocol: 'SAML', saml: { entityId: 'https://sp2.example.com/saml', acsEndpoints: [{ location: 'https://sp2.example.com/acs' }] } });
@@ -50,7 +51,7 @@ describe('portal: applications and consents', function () {
     const s = await signedIn(config, ACCOUNT, tenantId, alice.userId);
     const page = await request(app).get(`/tenants/${tenantId}/portal`).set('Cookie', s.cookie).expect(200);
     const names = [...page.text.matchAll(/<li>\s*(?:<a href="[^"]*">([^<]+)<\/a>|<form[\s\S]*?<button type="submit">([^<]+)<\/button>)/g)].map((m) => m[1] ?? m[2]);
-    expect(names).to.deep.equal(['Asp', 'Bwiki', 'Chat', 'Payroll']);
+    expect(names).to.deep.equal(['Asp', 'Bwiki', 'Payroll']);
     expect(page.text).to.contain(`href="https://rp.example.com/login?iss=${encodeURIComponent(`${BASE_URL}/tenants/${tenantId}`)}"`);
     expect(page.text).to.contain(`action="/tenants/${tenantId}/saml/idp/init/${sp.applicationId}"`);
     const token = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1];
@@ -60,7 +61,7 @@ describe('portal: applications and consents', function () {
     // Bob is not assigned to Payroll.
     const sb = await signedIn(config, ACCOUNT, tenantId, bob.userId);
     const bobPage = await request(app).get(`/tenants/${tenantId}/portal`).set('Cookie', sb.cookie).expect(200);
-    expect(bobPage.text).to.contain('Chat').and.not.contain('Payroll');
+    expect(bobPage.text).to.contain('Bwiki').and.not.contain('Payroll');
   });
 
   it('lists the user’s consents and withdraws one of them; another user’s consent is 404 and stays', async () => {
