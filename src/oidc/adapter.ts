@@ -87,13 +87,18 @@ export function mongoAdapterFor(tenantId: string, clients: ClientSource): new (n
         }
         return;
       }
-      // includeExpired: an expired leftover with this id (not yet swept) is overwritten, not duplicated.
-      await OidcArtifact.updateOne({ _id: this.key(id), tenantId }, { $set: doc }, { upsert: true }).setOptions({ includeExpired: true });
+      // The hot path of every token issued: straight to the driver (no query building or
+      // hydration). The filter names the tenant as the scope plugin would require, and an expired
+      // leftover with this id (not yet swept) is overwritten, not duplicated.
+      await OidcArtifact.collection.updateOne({ _id: this.key(id), tenantId } as Record<string, unknown>, { $set: doc }, { upsert: true });
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') return clients(id);
-      const doc = await OidcArtifact.findOne({ _id: this.key(id), tenantId }).select('payload consumedAt').lean<StoredArtifact>();
+      // Driver call on the hot path (every token use); tenant-scoped and unexpired as the plugins would make it.
+      const doc = await OidcArtifact.collection.findOne<StoredArtifact>({ _id: this.key(id), tenantId, expiresAt: { $gt: new Date() } } as Record<string, unknown>, {
+        projection: { payload: 1, consumedAt: 1 },
+      });
       return toPayload(doc);
     }
 
