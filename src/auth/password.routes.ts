@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { TenantDeps } from '../http/tenant-routes.js';
 import { tenantOf } from '../http/tenant-routes.js';
 import { renderPage } from '../console/views.js';
-import { pickLanguage, type Language } from '../http/i18n.js';
+import { LANGUAGE_NAMES, LANGUAGES, pickLanguage, rememberLanguage, translator, type Language } from '../http/i18n.js';
 import { PASSWORD_MAX_LENGTH } from './password-policy.js';
 import { resetPolicyMessages, resetText } from './password-reset.messages.js';
 import { completePasswordReset, findPendingPasswordReset } from './password-reset.service.js';
@@ -43,18 +43,34 @@ export function passwordRouter(deps: TenantDeps): Router {
     next();
   };
 
-  /** A page of this module in the request's language (Korean, English or Japanese). */
-  const page = (req: Request, res: Response, template: string, status: number, data: Record<string, unknown>) => {
+  const secureCookies = deps.config.baseUrl.startsWith('https:');
+
+  /**
+   * A page of this module in the request's language (Korean, English or Japanese), in the sign-in
+   * pages' layout (views/auth/layout.eta: their stylesheet and language switcher). The switcher's
+   * links keep the link's token, so changing language does not lose the form.
+   */
+  const page = (req: Request, res: Response, template: string, status: number, data: Record<string, unknown>, token?: string) => {
+    rememberLanguage(req, res, secureCookies);
     const lang: Language = pickLanguage(req);
     const text = (key: Parameters<typeof resetText>[1], vars?: Record<string, string | number>) => resetText(lang, key, vars);
-    renderPage(res, template, { lang, text, tenantName: tenantName(res), ...data }, status);
+    const languages = LANGUAGES.map((l) => {
+      const q = new URLSearchParams(token ? { token, lang: l } : { lang: l });
+      return { lang: l, name: LANGUAGE_NAMES[l], href: `${req.baseUrl}${req.path}?${q.toString()}`, current: l === lang };
+    });
+    renderPage(
+      res,
+      template,
+      { lang, text, t: translator(lang), languages, cssHref: `${base(res)}/login/assets/auth.css`, tenantName: tenantName(res), ...data },
+      status,
+    );
   };
 
   const invalidLink = (req: Request, res: Response) =>
     page(req, res, 'auth/password-message', 400, { titleKey: 'invalidTitle', messageKey: 'invalidText', role: 'alert', loginUrl: '' });
 
   const form = (req: Request, res: Response, status: number, data: { token: string; loginId: string; minLength: number; errors: string[] }) =>
-    page(req, res, 'auth/password-reset', status, { action: `${base(res)}/password/reset`, maxLength: FIELD_MAXLENGTH, ...data });
+    page(req, res, 'auth/password-reset', status, { action: `${base(res)}/password/reset`, maxLength: FIELD_MAXLENGTH, ...data }, data.token);
 
   router.get('/password/reset', noStore, async (req, res) => {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;

@@ -273,6 +273,9 @@ describe('passwords: admin-set initial passwords and one-time reset links', func
       expect(ko.text).to.include('<html lang="ko">').and.to.include('새 비밀번호 설정');
       const ja = await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token, lang: 'ja' }).expect(200);
       expect(ja.text).to.include('<html lang="ja">').and.to.include('新しいパスワード');
+      // The switcher keeps the token, and the choice is remembered.
+      expect(ja.text).to.include(`href="/tenants/${tenantId}/password/reset?token=${token}&amp;lang=ko"`);
+      expect(String(ja.headers['set-cookie'])).to.include('gh_lang=ja');
       const weak = await postReset(token, 'qwerty123456').set('Accept-Language', 'ko').expect(400);
       expect(weak.text).to.include('흔히 사용되거나 유출된 비밀번호입니다.');
       const invalid = await request(app).get(`/tenants/${tenantId}/password/reset`).query({ token: 'x' }).set('Accept-Language', 'ja').expect(400);
