@@ -171,6 +171,8 @@ export interface FlowResult {
   /** The SAMLResponse Gatehouse posted to the ACS (base64-decoded). */
   responseXml: string;
   acsUrl: string;
+  /** The URL that carried the SP's AuthnRequest to Gatehouse (HTTP-Redirect binding). */
+  authnRequestUrl: string;
 }
 
 /**
@@ -215,7 +217,7 @@ export async function signInThroughSp(
   const responseXml = Buffer.from(post.fields.SAMLResponse!, 'base64').toString('utf8');
   const atAcs = await browser.submit(post, autoPost.url);
   const page = await browser.follow(atAcs);
-  return { page, responseXml, acsUrl: post.action };
+  return { page, responseXml, acsUrl: post.action, authnRequestUrl: atIdp.location };
 }
 
 /**
@@ -234,7 +236,7 @@ export async function enterSpWithSession(browser: Browser, gh: RunningGatehouse,
   const post = parseForm(autoPost.text, autoPost.url);
   const responseXml = Buffer.from(post.fields.SAMLResponse ?? '', 'base64').toString('utf8');
   const page = await browser.follow(await browser.submit(post, autoPost.url));
-  return { page, responseXml, acsUrl: post.action };
+  return { page, responseXml, acsUrl: post.action, authnRequestUrl: atIdp.location };
 }
 
 /**

@@ -97,7 +97,11 @@ describe('SAML interop: Apache mod_auth_mellon as the SP', function () {
 
   it('signs a user in: mellon accepts the assertion and shows the NameID, the attributes and the role attribute', async () => {
     const browser = new Browser();
-    const { page, responseXml, acsUrl } = await signInThroughSp(browser, gh, t, sp!.protectedUrl);
+    const { page, responseXml, acsUrl, authnRequestUrl } = await signInThroughSp(browser, gh, t, sp!.protectedUrl);
+    // mellon signs its HTTP-Redirect AuthnRequest (rsa-sha256), which Gatehouse requires of it.
+    const query = new URL(authnRequestUrl).searchParams;
+    expect(query.get('SigAlg')).to.equal('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    expect(query.get('Signature')).to.be.a('string');
     expect(acsUrl).to.equal(`${sp!.baseUrl}/mellon/postResponse`);
     expect(responseXml).to.include(`Destination="${acsUrl}"`);
     // What Gatehouse put on the wire, as any XML parser reads it (the SP's view is checked below).

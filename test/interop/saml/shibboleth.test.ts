@@ -102,7 +102,9 @@ describe('SAML interop: Shibboleth SP (mod_shib + shibd) as the SP', function ()
 
   it('signs a user in: shibd accepts the assertion and shows the NameID, the attributes and the role attribute', async () => {
     const browser = new Browser();
-    const { page, acsUrl } = await signInThroughSp(browser, gh, t, sp!.protectedUrl);
+    const { page, acsUrl, authnRequestUrl } = await signInThroughSp(browser, gh, t, sp!.protectedUrl);
+    // shibd sends its AuthnRequest unsigned by default (its metadata does not ask Gatehouse to require signatures).
+    expect(new URL(authnRequestUrl).searchParams.has('Signature')).to.equal(false);
     expect(acsUrl).to.equal(`${sp!.baseUrl}/Shibboleth.sso/SAML2/POST`);
     expect(page.status, `${page.url}\n${page.text.slice(0, 800)}`).to.equal(200);
     expect(page.url).to.equal(sp!.protectedUrl);
