@@ -342,7 +342,7 @@ export async function codeStep(
   if (await isThrottled(userKey)) return restart(it, 'restart');
 
   const user = await SsoUser.findOne({ tenantId: it.tenantId, userId })
-    .select('+mfaSecretEncrypted status credentialGeneration mfaEnabled needPasswordReset consolePermitIps')
+    .select('+mfaSecretEncrypted status credentialGeneration mfaEnabled needPasswordReset consolePermitIps userProfile.email')
     .lean();
   if (!user || user.status !== 'ACTIVATED' || user.credentialGeneration !== it.credentialGeneration) return restart(it, 'restart');
   if (user.consolePermitIps.length > 0 && !new IpAllowList(user.consolePermitIps).allows(input.ip)) return restart(it, 'restart');
@@ -380,7 +380,20 @@ export async function codeStep(
         },
       );
       result = res.modifiedCount === 1 ? 'ok' : 'gone';
-      if (result === 'ok') log.info('SSO sign-in: TOTP device enrolled and confirmed');
+      if (result === 'ok') {
+        log.info('SSO sign-in: TOTP device enrolled and confirmed');
+        // Security-bar §4 "MFA enrollment": the user is told, so an enrollment they did not make is noticed.
+        const email = user.userProfile?.email;
+        if (email) {
+          await deps.notifier.send({
+            to: email,
+            kind: 'mfaEnrolled',
+            tenantId: it.tenantId,
+            subject: 'A new sign-in verification device was added',
+            text: 'An authenticator app was just set up for two-step verification on your account. If this was not you, tell your administrator at once.',
+          });
+        }
+      }
     }
   } else {
     if (!/^\d{6}$/.test(code) || !it.otpChannel) result = 'wrong';

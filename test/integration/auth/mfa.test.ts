@@ -144,9 +144,10 @@ describe('SSO sign-in: second factor', function () {
       expect((await postPassword(agent, t, form, u.loginId, PASSWORD)).headers.location).to.equal(form.url);
     });
 
-    it('a protocol requiring MFA makes a user without a device enroll one', async () => {
+    it('a protocol requiring MFA makes a user without a device enroll one, and the user is told by e-mail', async () => {
       const t = await makeTenant(app);
-      const u = await makeUser(t);
+      const email = `enrolled-${Date.now()}@mail.example`;
+      const u = await makeUser(t, { userProfile: { email } });
       const probe = withProtocolProbe(app, testConfig());
       const agent = agentOf(probe);
       const start = await agent.get(`/probe/${t.tenantId}/start?mfa=1`).expect(303);
@@ -160,6 +161,8 @@ describe('SSO sign-in: second factor', function () {
       const done = await postForm(agent, `/tenants/${t.tenantId}/login/mfa`, { interaction: form.interaction, _csrf: form.csrf, code: await totpCode(secret!) });
       expect(done.headers.location).to.equal(`/tenants/${t.tenantId}/probe-return?login=${form.interaction}`);
       expect((await agent.get(`/probe/${t.tenantId}/result/${form.interaction}`).expect(200)).body).to.include({ acr: 'mfa', userId: u.userId });
+      const [notice] = await readOutbox(email, 'mfaEnrolled');
+      expect(notice?.text).to.include('authenticator app').and.not.include(secret!);
     });
   });
 
