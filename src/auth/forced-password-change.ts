@@ -35,11 +35,27 @@ export async function changePasswordStep(
   const generation = it.credentialGeneration + 1;
   const changed = await SsoUser.updateOne(
     { tenantId: it.tenantId, userId: it.userId, credentialGeneration: it.credentialGeneration, needPasswordReset: true },
-    { $set: { passwordHash: await hashUserPassword(input.password), needPasswordReset: false, passwordChangedAt: new Date(), credentialGeneration: generation } },
+    {
+      $set: {
+        passwordHash: await hashUserPassword(input.password),
+        needPasswordReset: false,
+        passwordChangedAt: new Date(),
+        credentialGeneration: generation,
+      },
+    },
   );
   if (changed.modifiedCount !== 1) return { outcome: 'stale' };
-  await LoginInteraction.updateOne({ tenantId: it.tenantId, interactionId: it.interactionId }, { $set: { credentialGeneration: generation } });
-  deps.logger.info({ event: 'sso.signIn.passwordChanged', tenantId: it.tenantId, userId: it.userId }, 'SSO sign-in: required password change done');
+  await LoginInteraction.updateOne(
+    { tenantId: it.tenantId, interactionId: it.interactionId },
+    { $set: { credentialGeneration: generation } },
+  );
+  deps.logger.info(
+    { event: 'sso.signIn.passwordChanged', tenantId: it.tenantId, userId: it.userId },
+    'SSO sign-in: required password change done',
+  );
   const amr = it.amr.length > 0 ? [...it.amr] : ['pwd'];
-  return { outcome: 'complete', who: { userId: it.userId, credentialGeneration: generation, amr, acr: amr.includes('mfa') ? 'mfa' : 'pwd' } };
+  return {
+    outcome: 'complete',
+    who: { userId: it.userId, credentialGeneration: generation, amr, acr: amr.includes('mfa') ? 'mfa' : 'pwd' },
+  };
 }

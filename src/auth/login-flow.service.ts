@@ -26,7 +26,14 @@ import { createHash, randomInt } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Keyring } from '../db/encryption.js';
 import { dummyPasswordHash } from '../iam/auth/console-login.service.js';
-import { NETWORK_RULE, clearFailures, isThrottled, networkThrottleKey, recordFailure, type ThrottleRule } from '../iam/auth/login-throttle.js';
+import {
+  NETWORK_RULE,
+  clearFailures,
+  isThrottled,
+  networkThrottleKey,
+  recordFailure,
+  type ThrottleRule,
+} from '../iam/auth/login-throttle.js';
 import { LoginThrottle } from '../iam/auth/login-throttle.model.js';
 import { matchTotpStep, newTotpSecret, totpUri } from '../iam/mfa/totp.js';
 import type { Notifier } from '../notifications/notifier.js';
@@ -165,7 +172,9 @@ export async function passwordStep(
     isThrottled(networkKey),
     isThrottled(tenantKey),
     LoginThrottle.findById(userKey).lean(),
-    isPlainLoginId(loginId) ? SsoUser.findOne({ tenantId: it.tenantId, loginIdKey: loginId.toLowerCase() }).select(USER_FIELDS).lean() : null,
+    isPlainLoginId(loginId)
+      ? SsoUser.findOne({ tenantId: it.tenantId, loginIdKey: loginId.toLowerCase() }).select(USER_FIELDS).lean()
+      : null,
   ]);
   if (networkThrottled || tenantThrottled) {
     log.warn('SSO sign-in refused: too many failures from this network or in this tenant');
@@ -176,7 +185,8 @@ export async function passwordStep(
   const password = input.password.length > MAX_PASSWORD ? '' : input.password;
   const storedHash = user?.passwordHash ?? null;
   // NFKC on both sides (password-policy.ts), so a password typed on another keyboard still matches.
-  const passwordOk = (await verifyUserPassword(storedHash ?? (await dummyPasswordHash()), password)) && password !== '' && storedHash !== null;
+  const passwordOk =
+    (await verifyUserPassword(storedHash ?? (await dummyPasswordHash()), password)) && password !== '' && storedHash !== null;
 
   const reason = !user
     ? 'unknownLoginId'
@@ -204,12 +214,16 @@ export async function passwordStep(
   if (userCounter) await clearFailures(userKey);
   if (needsRehash(storedHash!)) {
     // Compare-and-set: a password changed meanwhile is never overwritten by the old one's upgrade.
-    await SsoUser.updateOne({ tenantId: it.tenantId, userId: user.userId, passwordHash: storedHash }, { $set: { passwordHash: await hashUserPassword(password) } });
+    await SsoUser.updateOne(
+      { tenantId: it.tenantId, userId: user.userId, passwordHash: storedHash },
+      { $set: { passwordHash: await hashUserPassword(password) } },
+    );
     log.info({ userId: user.userId }, 'SSO sign-in: password hash upgraded to the current argon2id parameters');
   }
 
   const methods = availableMethods(settings, user);
-  const secondFactor = settings.multiFactorAuthenticationEnabled || settings.possessionAuthenticationEnabled || user.mfaEnabled || it.requireMfa;
+  const secondFactor =
+    settings.multiFactorAuthenticationEnabled || settings.possessionAuthenticationEnabled || user.mfaEnabled || it.requireMfa;
   const base = { userId: user.userId, loginId: user.loginId, credentialGeneration: user.credentialGeneration, amr: ['pwd'] };
   if (!secondFactor) {
     if (user.needPasswordReset) return moveTo(it, 'changePassword', base);
@@ -224,7 +238,10 @@ export async function passwordStep(
   }
   const secret = newTotpSecret();
   log.info({ userId: user.userId }, 'SSO sign-in: a second factor is required and the user has none; enrollment');
-  return moveTo(it, 'enroll', { ...base, enrollSecretEncrypted: deps.keyring.encrypt(secret, loginInteractionSecretContext(it.tenantId, it.interactionId)) });
+  return moveTo(it, 'enroll', {
+    ...base,
+    enrollSecretEncrypted: deps.keyring.encrypt(secret, loginInteractionSecretContext(it.tenantId, it.interactionId)),
+  });
 }
 
 /** Moves an interaction that is not completed to a state (one atomic write). */
@@ -237,7 +254,7 @@ async function moveTo(it: LoginInteractionRecord, state: LoginState, set: Record
 }
 
 /** Back to the login form (the identified user and passed factors are forgotten). */
-async function restart(it: LoginInteractionRecord, notice: string): Promise<StepOutcome> {
+export async function restart(it: LoginInteractionRecord, notice: string): Promise<StepOutcome> {
   await LoginInteraction.updateOne(
     { tenantId: it.tenantId, interactionId: it.interactionId, state: { $ne: 'completed' } },
     {
@@ -279,15 +296,30 @@ export async function sendOneTimeCode(it: LoginInteractionRecord, channel: 'emai
     .select('status credentialGeneration userProfile.email userProfile.phoneCountryCode userProfile.phoneNo')
     .lean();
   if (!user || user.status !== 'ACTIVATED' || user.credentialGeneration !== it.credentialGeneration) return restart(it, 'restart');
-  const to = channel === 'email' ? user.userProfile?.email : `${user.userProfile?.phoneCountryCode ?? ''}${user.userProfile?.phoneNo ?? ''}`.replace(/[^\d+]/g, '');
+  const to =
+    channel === 'email'
+      ? user.userProfile?.email
+      : `${user.userProfile?.phoneCountryCode ?? ''}${user.userProfile?.phoneNo ?? ''}`.replace(/[^\d+]/g, '');
   if (!to) return { outcome: 'stale' };
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   // One send taken atomically; the new code replaces any earlier one.
   const taken = await LoginInteraction.updateOne(
-    { tenantId: it.tenantId, interactionId: it.interactionId, userId: it.userId, state: { $in: ['mfa', 'otp', 'enroll'] }, otpSends: { $lt: MAX_OTP_SENDS } },
+    {
+      tenantId: it.tenantId,
+      interactionId: it.interactionId,
+      userId: it.userId,
+      state: { $in: ['mfa', 'otp', 'enroll'] },
+      otpSends: { $lt: MAX_OTP_SENDS },
+    },
     {
       $inc: { otpSends: 1 },
-      $set: { state: 'otp', otpHash: hashCode(it.interactionId, code), otpChannel: channel, otpExpiresAt: new Date(Date.now() + OTP_TTL_MS), notice: null },
+      $set: {
+        state: 'otp',
+        otpHash: hashCode(it.interactionId, code),
+        otpChannel: channel,
+        otpExpiresAt: new Date(Date.now() + OTP_TTL_MS),
+        notice: null,
+      },
     },
   );
   if (taken.modifiedCount !== 1) {
@@ -361,7 +393,9 @@ export async function codeStep(
       result = res.modifiedCount === 1 ? 'ok' : 'reused';
     }
   } else if (it.state === 'enroll') {
-    const stored = await LoginInteraction.findOne({ tenantId: it.tenantId, interactionId: it.interactionId }).select('+enrollSecretEncrypted').lean();
+    const stored = await LoginInteraction.findOne({ tenantId: it.tenantId, interactionId: it.interactionId })
+      .select('+enrollSecretEncrypted')
+      .lean();
     if (!stored?.enrollSecretEncrypted) return restart(it, 'restart');
     const secret = deps.keyring.decrypt(stored.enrollSecretEncrypted, loginInteractionSecretContext(it.tenantId, it.interactionId));
     const step = await matchTotpStep(secret, code);
@@ -400,7 +434,13 @@ export async function codeStep(
     else {
       // Single use: the code's hash is cleared by the write that accepts it.
       const res = await LoginInteraction.updateOne(
-        { tenantId: it.tenantId, interactionId: it.interactionId, state: 'otp', otpHash: hashCode(it.interactionId, code), otpExpiresAt: { $gt: new Date() } },
+        {
+          tenantId: it.tenantId,
+          interactionId: it.interactionId,
+          state: 'otp',
+          otpHash: hashCode(it.interactionId, code),
+          otpExpiresAt: { $gt: new Date() },
+        },
         { $set: { otpHash: null, otpExpiresAt: null } },
       );
       result = res.modifiedCount === 1 ? 'ok' : 'wrong';
@@ -418,7 +458,10 @@ export async function codeStep(
       log.info({ lockedNow: u.locked }, 'SSO sign-in: too many wrong codes; back to the start');
       return restart(it, 'restart');
     }
-    await LoginInteraction.updateOne({ tenantId: it.tenantId, interactionId: it.interactionId, state: it.state }, { $set: { notice: 'wrongCode' } });
+    await LoginInteraction.updateOne(
+      { tenantId: it.tenantId, interactionId: it.interactionId, state: it.state },
+      { $set: { notice: 'wrongCode' } },
+    );
     return { outcome: 'wrongCode' };
   }
 
@@ -427,9 +470,15 @@ export async function codeStep(
 }
 
 /** What the enrollment page shows (the secret is shown on this page only, never stored in clear). */
-export async function enrollmentOf(it: LoginInteractionRecord, issuer: string, deps: Pick<LoginFlowDeps, 'keyring'>): Promise<{ secret: string; otpauthUri: string } | undefined> {
+export async function enrollmentOf(
+  it: LoginInteractionRecord,
+  issuer: string,
+  deps: Pick<LoginFlowDeps, 'keyring'>,
+): Promise<{ secret: string; otpauthUri: string } | undefined> {
   if (it.state !== 'enroll') return undefined;
-  const stored = await LoginInteraction.findOne({ tenantId: it.tenantId, interactionId: it.interactionId }).select('+enrollSecretEncrypted').lean();
+  const stored = await LoginInteraction.findOne({ tenantId: it.tenantId, interactionId: it.interactionId })
+    .select('+enrollSecretEncrypted')
+    .lean();
   if (!stored?.enrollSecretEncrypted) return undefined;
   const secret = deps.keyring.decrypt(stored.enrollSecretEncrypted, loginInteractionSecretContext(it.tenantId, it.interactionId));
   return { secret, otpauthUri: totpUri(secret, issuer, it.loginId ?? '') };

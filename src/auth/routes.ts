@@ -38,6 +38,7 @@ import {
   maskDestination,
   passwordStep,
   recordSignIn,
+  restart,
   sendOneTimeCode,
   stepUpLoginId,
   useTotp,
@@ -139,13 +140,25 @@ export function authRouter(deps: TenantDeps): Router {
     );
   };
 
-  const messagePage = (req: Request, res: Response, status: number, titleKey: MessageKey, messageKey: MessageKey, link?: { href: string; textKey: MessageKey }): void =>
-    page(req, res, 'message', { titleKey, messageKey, link }, status);
+  const messagePage = (
+    req: Request,
+    res: Response,
+    status: number,
+    titleKey: MessageKey,
+    messageKey: MessageKey,
+    link?: { href: string; textKey: MessageKey },
+  ): void => page(req, res, 'message', { titleKey, messageKey, link }, status);
 
   const expired = (req: Request, res: Response): void =>
-    messagePage(req, res, 400, 'login.expiredTitle', 'login.expired', { href: `${base(tenantOf(res))}/login`, textKey: 'login.startAgain' });
+    messagePage(req, res, 400, 'login.expiredTitle', 'login.expired', {
+      href: `${base(tenantOf(res))}/login`,
+      textKey: 'login.startAgain',
+    });
   const refused = (req: Request, res: Response): void =>
-    messagePage(req, res, 403, 'login.refusedTitle', 'login.refused', { href: `${base(tenantOf(res))}/login`, textKey: 'login.startAgain' });
+    messagePage(req, res, 403, 'login.refusedTitle', 'login.refused', {
+      href: `${base(tenantOf(res))}/login`,
+      textKey: 'login.startAgain',
+    });
 
   const interactionUrl = (it: Pick<LoginInteractionRecord, 'tenantId' | 'interactionId'>, sub = ''): string =>
     `/tenants/${it.tenantId}/login${sub}?interaction=${it.interactionId}`;
@@ -188,7 +201,10 @@ export function authRouter(deps: TenantDeps): Router {
   };
 
   const setNotice = (it: LoginInteractionRecord, notice: string): Promise<unknown> =>
-    LoginInteraction.updateOne({ tenantId: it.tenantId, interactionId: it.interactionId, state: { $ne: 'completed' } }, { $set: { notice } });
+    LoginInteraction.updateOne(
+      { tenantId: it.tenantId, interactionId: it.interactionId, state: { $ne: 'completed' } },
+      { $set: { notice } },
+    );
 
   /** Turns a step's outcome into the 303 that follows it. */
   const answer = async (req: Request, res: Response, it: LoginInteractionRecord, outcome: StepOutcome): Promise<void> => {
@@ -279,7 +295,12 @@ export function authRouter(deps: TenantDeps): Router {
       refused(req, res);
       return;
     }
-    const outcome = await passwordStep(it, { loginId: field(req, 'loginId'), password: field(req, 'password'), ip: clientIp(req) }, settingsOf(res), flowDeps);
+    const outcome = await passwordStep(
+      it,
+      { loginId: field(req, 'loginId'), password: field(req, 'password'), ip: clientIp(req) },
+      settingsOf(res),
+      flowDeps,
+    );
     await answer(req, res, it, outcome);
   });
 
@@ -300,12 +321,16 @@ export function authRouter(deps: TenantDeps): Router {
       .select('mfaEnabled userProfile.email userProfile.phoneCountryCode userProfile.phoneNo')
       .lean();
     if (!user) {
+      // The user was deleted meanwhile: back to the form (not a redirect loop between the two pages).
+      await restart(it, 'restart');
       res.redirect(303, interactionUrl(it));
       return;
     }
     const methods = availableMethods(settingsOf(res), user);
     const enrollment = await enrollmentOf(it, `Gatehouse ${tenant.tenantAlias}`, deps);
-    const qrDataUrl = enrollment ? await QRCode.toDataURL(enrollment.otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 220 }) : undefined;
+    const qrDataUrl = enrollment
+      ? await QRCode.toDataURL(enrollment.otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 220 })
+      : undefined;
     const sentTo =
       it.state === 'otp' && (it.otpChannel === 'email' || it.otpChannel === 'sms')
         ? maskDestination(it.otpChannel, (it.otpChannel === 'email' ? user.userProfile?.email : user.userProfile?.phoneNo) ?? '')
@@ -334,7 +359,9 @@ export function authRouter(deps: TenantDeps): Router {
     }
     const send = field(req, 'send');
     if (send === 'email' || send === 'sms') {
-      const user = await SsoUser.findOne({ tenantId: it.tenantId, userId: it.userId ?? '' }).select('mfaEnabled userProfile.email userProfile.phoneNo').lean();
+      const user = await SsoUser.findOne({ tenantId: it.tenantId, userId: it.userId ?? '' })
+        .select('mfaEnabled userProfile.email userProfile.phoneNo')
+        .lean();
       const allowed = user ? availableMethods(settingsOf(res), user).includes(send) : false;
       await answer(req, res, it, allowed ? await sendOneTimeCode(it, send, flowDeps) : { outcome: 'stale' });
       return;
@@ -375,7 +402,12 @@ export function authRouter(deps: TenantDeps): Router {
       refused(req, res);
       return;
     }
-    const outcome = await changePasswordStep(it, { password: field(req, 'password'), confirm: field(req, 'confirm') }, settingsOf(res), flowDeps);
+    const outcome = await changePasswordStep(
+      it,
+      { password: field(req, 'password'), confirm: field(req, 'confirm') },
+      settingsOf(res),
+      flowDeps,
+    );
     if (outcome.outcome === 'invalid') {
       await setNotice(it, outcome.reason);
       res.redirect(303, interactionUrl(it, '/password'));
@@ -407,7 +439,10 @@ export function authRouter(deps: TenantDeps): Router {
       }
       // Ends it everywhere: the session-end listeners propagate the logout to the protocols.
       await endSsoSession(tenant.tenantId, session.sessionId, 'logout');
-      req.log.info({ event: 'sso.signOut', tenantId: tenant.tenantId, userId: session.userId, sessionId: session.sessionId }, 'SSO sign-out');
+      req.log.info(
+        { event: 'sso.signOut', tenantId: tenant.tenantId, userId: session.userId, sessionId: session.sessionId },
+        'SSO sign-out',
+      );
     }
     const cookieOptions = ssoSessionCookieOptions(deps.config);
     res.clearCookie(ssoSessionCookieName(deps.config, tenant.tenantId), cookieOptions);

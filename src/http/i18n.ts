@@ -37,7 +37,9 @@ export function languageFromAcceptLanguage(header: string | undefined): Language
 /** The language of this request's page. */
 export function pickLanguage(req: Request): Language {
   const cookies = (req as Request & { cookies?: Record<string, unknown> }).cookies ?? {};
-  return asLanguage(req.query.lang) ?? asLanguage(cookies[LANGUAGE_COOKIE]) ?? languageFromAcceptLanguage(req.get('accept-language')) ?? 'en';
+  return (
+    asLanguage(req.query.lang) ?? asLanguage(cookies[LANGUAGE_COOKIE]) ?? languageFromAcceptLanguage(req.get('accept-language')) ?? 'en'
+  );
 }
 
 /** Remembers an explicit `?lang=` choice (a preference, not a secret: readable, Lax, a year). */
@@ -70,7 +72,8 @@ const en = {
   'mfa.otpIntroEmail': 'We sent a 6-digit code to {to}. It is valid for 5 minutes.',
   'mfa.otpIntroSms': 'We sent a 6-digit code by text message to {to}. It is valid for 5 minutes.',
   'mfa.enrollHeading': 'Set up two-step verification',
-  'mfa.enrollIntro': 'Your organization requires a second step at sign-in. Scan this QR code with an authenticator app (or type the key), then enter the 6-digit code it shows.',
+  'mfa.enrollIntro':
+    'Your organization requires a second step at sign-in. Scan this QR code with an authenticator app (or type the key), then enter the 6-digit code it shows.',
   'mfa.qrAlt': 'QR code for your authenticator app',
   'mfa.key': 'Key',
   'mfa.code': 'Code',
@@ -127,7 +130,8 @@ const ko: Record<MessageKey, string> = {
   'mfa.otpIntroEmail': '{to}(으)로 6자리 코드를 보냈습니다. 5분 동안 유효합니다.',
   'mfa.otpIntroSms': '{to}(으)로 문자 메시지로 6자리 코드를 보냈습니다. 5분 동안 유효합니다.',
   'mfa.enrollHeading': '2단계 인증 설정',
-  'mfa.enrollIntro': '조직에서 로그인 시 2단계 인증을 요구합니다. 인증 앱으로 이 QR 코드를 스캔하거나 키를 입력한 후 표시되는 6자리 코드를 입력하세요.',
+  'mfa.enrollIntro':
+    '조직에서 로그인 시 2단계 인증을 요구합니다. 인증 앱으로 이 QR 코드를 스캔하거나 키를 입력한 후 표시되는 6자리 코드를 입력하세요.',
   'mfa.qrAlt': '인증 앱용 QR 코드',
   'mfa.key': '키',
   'mfa.code': '코드',
@@ -166,7 +170,8 @@ const ja: Record<MessageKey, string> = {
   'login.loginId': 'ログイン ID',
   'login.password': 'パスワード',
   'login.submit': 'サインイン',
-  'login.failed': 'サインインに失敗しました。ログイン ID とパスワードを確認して、もう一度お試しください。失敗が続くと、しばらくサインインできなくなります。',
+  'login.failed':
+    'サインインに失敗しました。ログイン ID とパスワードを確認して、もう一度お試しください。失敗が続くと、しばらくサインインできなくなります。',
   'login.throttled': 'サインインの失敗が多すぎます。しばらくしてからお試しください。',
   'login.disabled': 'この組織ではパスワードによるサインインは利用できません。',
   'login.restart': '前回のサインインは終了しました。もう一度サインインしてください。',
@@ -182,7 +187,8 @@ const ja: Record<MessageKey, string> = {
   'mfa.otpIntroEmail': '{to} に 6 桁のコードを送信しました。有効期間は 5 分です。',
   'mfa.otpIntroSms': '{to} に SMS で 6 桁のコードを送信しました。有効期間は 5 分です。',
   'mfa.enrollHeading': '2 段階認証の設定',
-  'mfa.enrollIntro': '組織はサインイン時に 2 段階目の確認を求めています。認証アプリでこの QR コードを読み取るか、キーを入力してから、表示される 6 桁のコードを入力してください。',
+  'mfa.enrollIntro':
+    '組織はサインイン時に 2 段階目の確認を求めています。認証アプリでこの QR コードを読み取るか、キーを入力してから、表示される 6 桁のコードを入力してください。',
   'mfa.qrAlt': '認証アプリ用の QR コード',
   'mfa.key': 'キー',
   'mfa.code': 'コード',

@@ -66,16 +66,28 @@ function withHeaders(req: supertest.Test, headers: Record<string, string> | unde
 }
 
 function expectStatus(res: supertest.Response, status: number, what: string): void {
-  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${String(res.headers.location ?? '')}\n${res.text.slice(0, 600)}`);
+  if (res.status !== status)
+    throw new Error(`${what}: expected ${status}, got ${res.status} ${String(res.headers.location ?? '')}\n${res.text.slice(0, 600)}`);
 }
 
 /** Posts a sign-in form (from the page's own origin) and returns the 303. */
-export async function postForm(agent: SsoBrowser, path: string, fields: Record<string, string>, headers?: Record<string, string>): Promise<supertest.Response> {
+export async function postForm(
+  agent: SsoBrowser,
+  path: string,
+  fields: Record<string, string>,
+  headers?: Record<string, string>,
+): Promise<supertest.Response> {
   return withHeaders(agent.post(path).set('Origin', SSO_ORIGIN).type('form'), headers).send(fields);
 }
 
 /** Signs a tenant user in through the real pages; throws with the page when a step fails. */
-export async function signIn(agent: SsoBrowser, tenantRef: string, loginId: string, password: string, opts: SignInOptions = {}): Promise<SignInResult> {
+export async function signIn(
+  agent: SsoBrowser,
+  tenantRef: string,
+  loginId: string,
+  password: string,
+  opts: SignInOptions = {},
+): Promise<SignInResult> {
   let loginUrl = opts.loginUrl;
   if (!loginUrl) {
     const start = await withHeaders(agent.get(`/tenants/${tenantRef}/login`), opts.headers);
@@ -102,7 +114,12 @@ export async function signIn(agent: SsoBrowser, tenantRef: string, loginId: stri
     // accepted once); the next step's code is inside the ±1 step window.
     const now = Math.floor(Date.now() / 1000);
     for (const epoch of [now, now + 30]) {
-      res = await postForm(agent, `/tenants/${tenantId}/login/mfa`, { interaction: f.interaction, _csrf: f.csrf, code: await totpCode(opts.totpSecret, epoch) }, opts.headers);
+      res = await postForm(
+        agent,
+        `/tenants/${tenantId}/login/mfa`,
+        { interaction: f.interaction, _csrf: f.csrf, code: await totpCode(opts.totpSecret, epoch) },
+        opts.headers,
+      );
       expectStatus(res, 303, 'the MFA step');
       location = String(res.headers.location);
       if (!location.includes('/login/mfa?')) break;

@@ -19,7 +19,16 @@ import { SsoUserSession } from '../../src/sso/users/user-session.model.js';
 import { testApp } from '../helpers/app.js';
 import { useTestDatabase } from '../helpers/db.js';
 import { SSO_ORIGIN, signIn } from '../helpers/sso-login.js';
-import { PASSWORD, agentOf, followBlanked, giveTotpDevice, makeTenant, makeUser, openLogin, postPassword } from '../integration/auth/fixtures.js';
+import {
+  PASSWORD,
+  agentOf,
+  followBlanked,
+  giveTotpDevice,
+  makeTenant,
+  makeUser,
+  openLogin,
+  postPassword,
+} from '../integration/auth/fixtures.js';
 
 describe('security: end-user sign-in pages', function () {
   this.timeout(90_000);
@@ -37,7 +46,10 @@ describe('security: end-user sign-in pages', function () {
     const pages = [loginPage, await agent.get(String(mfa.headers.location)), await agentOf(app).get(`/tenants/${t.alias}/logout`)];
     for (const p of pages) {
       expect(p.status).to.equal(200);
-      expect(p.headers['content-security-policy']).to.include("frame-ancestors 'none'").and.include("script-src 'self'").and.include("form-action 'self'");
+      expect(p.headers['content-security-policy'])
+        .to.include("frame-ancestors 'none'")
+        .and.include("script-src 'self'")
+        .and.include("form-action 'self'");
       expect(p.headers['x-frame-options']).to.equal('DENY');
       expect(p.headers['referrer-policy']).to.equal('no-referrer');
       expect(p.headers['cache-control']).to.equal('no-store');
@@ -149,7 +161,9 @@ describe('security: end-user sign-in pages', function () {
       expect(await isThrottled(ssoUserThrottleKey(t.tenantId, u.loginId))).to.equal(true);
       const agent = agentOf(proxied);
       const form = await openLogin(agent, t, { 'X-Forwarded-For': '192.0.2.99' });
-      expect((await postPassword(agent, t, form, u.loginId, PASSWORD, { 'X-Forwarded-For': '192.0.2.99' })).headers.location).to.equal(form.url);
+      expect((await postPassword(agent, t, form, u.loginId, PASSWORD, { 'X-Forwarded-For': '192.0.2.99' })).headers.location).to.equal(
+        form.url,
+      );
     });
 
     it('the per-tenant ceiling pauses that tenant only', async () => {

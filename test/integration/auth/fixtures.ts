@@ -64,7 +64,11 @@ export function agentOf(app: Express): SsoBrowser {
 }
 
 /** Starts a portal sign-in and returns the login page's form fields and URL. */
-export async function openLogin(agent: SsoBrowser, t: TestTenant, headers: Record<string, string> = {}): Promise<{ url: string; interaction: string; csrf: string; html: string }> {
+export async function openLogin(
+  agent: SsoBrowser,
+  t: TestTenant,
+  headers: Record<string, string> = {},
+): Promise<{ url: string; interaction: string; csrf: string; html: string }> {
   const start = await agent.get(`/tenants/${t.alias}/login`).set(headers);
   expect(start.status, start.text).to.equal(303);
   const url = String(start.headers.location);
@@ -86,7 +90,11 @@ export async function postPassword(
 }
 
 /** The page a 303 leads to, with the per-interaction values blanked (for identical-response checks). */
-export async function followBlanked(agent: SsoBrowser, res: supertest.Response, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export async function followBlanked(
+  agent: SsoBrowser,
+  res: supertest.Response,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const page = await agent.get(String(res.headers.location)).set(headers);
   return {
     status: page.status,

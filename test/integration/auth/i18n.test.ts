@@ -45,6 +45,10 @@ describe('i18n of the end-user pages', () => {
       for (const m of readFileSync(path.join(dir, f), 'utf8').matchAll(/it\.t\('([a-zA-Z.]+)'/g)) keys.add(m[1]!);
     }
     expect(keys.size).to.be.greaterThan(20);
-    for (const lang of LANGUAGES) for (const k of keys) expect(t(lang, k as MessageKey), `${lang} ${k}`).to.be.a('string').and.not.equal('');
+    for (const lang of LANGUAGES)
+      for (const k of keys)
+        expect(t(lang, k as MessageKey), `${lang} ${k}`)
+          .to.be.a('string')
+          .and.not.equal('');
   });
 });

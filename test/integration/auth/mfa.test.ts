@@ -38,7 +38,11 @@ describe('SSO sign-in: second factor', function () {
   const app = createApp({ config: testConfig(), logger, keyring: testKeyring(), db: { ping: async () => true } });
 
   /** Password step done; returns the MFA page's form. */
-  async function toMfa(agent: SsoBrowser, t: TestTenant, loginId: string): Promise<{ interaction: string; csrf: string; html: string; url: string }> {
+  async function toMfa(
+    agent: SsoBrowser,
+    t: TestTenant,
+    loginId: string,
+  ): Promise<{ interaction: string; csrf: string; html: string; url: string }> {
     const form = await openLogin(agent, t);
     const res = await postPassword(agent, t, form, loginId, PASSWORD);
     expect(res.status).to.equal(303);
@@ -153,23 +157,52 @@ describe('SSO sign-in: second factor', function () {
       const start = await agent.get(`/probe/${t.tenantId}/start?mfa=1`).expect(303);
       const page = await agent.get(String(start.headers.location)).expect(200);
       const form = formFields(page.text);
-      const res = await postForm(agent, `/tenants/${t.tenantId}/login`, { interaction: form.interaction, _csrf: form.csrf, loginId: u.loginId, password: PASSWORD });
+      const res = await postForm(agent, `/tenants/${t.tenantId}/login`, {
+        interaction: form.interaction,
+        _csrf: form.csrf,
+        loginId: u.loginId,
+        password: PASSWORD,
+      });
       expect(res.headers.location).to.equal(`/tenants/${t.tenantId}/login/mfa?interaction=${form.interaction}`);
       const enroll = await agent.get(String(res.headers.location)).expect(200);
       const secret = /<code class="secret">([A-Z2-7]+)<\/code>/.exec(enroll.text)?.[1];
       expect(secret).to.be.a('string');
-      const done = await postForm(agent, `/tenants/${t.tenantId}/login/mfa`, { interaction: form.interaction, _csrf: form.csrf, code: await totpCode(secret!) });
+      const done = await postForm(agent, `/tenants/${t.tenantId}/login/mfa`, {
+        interaction: form.interaction,
+        _csrf: form.csrf,
+        code: await totpCode(secret!),
+      });
       expect(done.headers.location).to.equal(`/tenants/${t.tenantId}/probe-return?login=${form.interaction}`);
-      expect((await agent.get(`/probe/${t.tenantId}/result/${form.interaction}`).expect(200)).body).to.include({ acr: 'mfa', userId: u.userId });
+      expect((await agent.get(`/probe/${t.tenantId}/result/${form.interaction}`).expect(200)).body).to.include({
+        acr: 'mfa',
+        userId: u.userId,
+      });
       const [notice] = await readOutbox(email, 'mfaEnrolled');
       expect(notice?.text).to.include('authenticator app').and.not.include(secret!);
+    });
+
+    it('a user deleted between the password and the code is sent back to the login form, once', async () => {
+      const t = await makeTenant(app);
+      const u = await makeUser(t);
+      await giveTotpDevice(t, u.userId);
+      const agent = agentOf(app);
+      const f = await toMfa(agent, t, u.loginId);
+      await t.root.call('delete', `/api/v1/sso/users/${u.userId}`).expect((r) => expect(r.status).to.be.oneOf([200, 204]));
+      const res = await agent.get(f.url).expect(303);
+      expect(res.headers.location).to.equal(`/tenants/${t.tenantId}/login?interaction=${f.interaction}`);
+      const page = await agent.get(String(res.headers.location)).expect(200);
+      expect(page.text).to.include('name="password"');
     });
   });
 
   describe('enrollment forced by the login settings', () => {
     it('shows a QR code and the key; the device stays inactive until its first code, which signs the user in', async () => {
       // MFA needs possession authentication on (reference §1); this user has no e-mail to use.
-      const t = await makeTenant(app, { possessionAuthenticationEnabled: true, possessionAuthenticationTypes: ['Email'], multiFactorAuthenticationEnabled: true });
+      const t = await makeTenant(app, {
+        possessionAuthenticationEnabled: true,
+        possessionAuthenticationTypes: ['Email'],
+        multiFactorAuthenticationEnabled: true,
+      });
       const u = await makeUser(t);
       const agent = agentOf(app);
       const f = await toMfa(agent, t, u.loginId);
@@ -180,7 +213,10 @@ describe('SSO sign-in: second factor', function () {
       let stored = await storedUser(t, u.userId);
       expect(stored.mfaEnabled).to.equal(false);
       expect(stored.mfaSecretEncrypted).to.equal(null);
-      const it = await LoginInteraction.findOne({ tenantId: t.tenantId, interactionId: f.interaction }).select('+enrollSecretEncrypted').orFail().lean();
+      const it = await LoginInteraction.findOne({ tenantId: t.tenantId, interactionId: f.interaction })
+        .select('+enrollSecretEncrypted')
+        .orFail()
+        .lean();
       expect(it.enrollSecretEncrypted).to.be.a('string').and.not.include(secret!);
       // A wrong code activates nothing.
       const right = await totpCode(secret!);
@@ -232,7 +268,10 @@ describe('SSO sign-in: second factor', function () {
       const f2 = await toMfa(a2, t, u.loginId);
       const code2 = await codeFromOutbox(email, 'otp');
       if (code2 !== code) expect((await postCode(a2, t, f2, code)).headers.location).to.equal(f2.url);
-      await LoginInteraction.updateOne({ tenantId: t.tenantId, interactionId: f2.interaction }, { $set: { otpExpiresAt: new Date(Date.now() - 1000) } });
+      await LoginInteraction.updateOne(
+        { tenantId: t.tenantId, interactionId: f2.interaction },
+        { $set: { otpExpiresAt: new Date(Date.now() - 1000) } },
+      );
       expect((await postCode(a2, t, f2, code2)).headers.location).to.equal(f2.url);
       expect(await SsoUserSession.countDocuments({ tenantId: t.tenantId, userId: u.userId })).to.equal(1);
     });

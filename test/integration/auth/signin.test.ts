@@ -101,7 +101,10 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const post = (password: string, confirm = password) =>
         postForm(agent, `/tenants/${t.tenantId}/login/password`, { interaction: form.interaction, _csrf: form.csrf, password, confirm });
       // A listed common password and a mismatch are refused with the page's notice; nothing is stored.
-      for (const [pw, confirm] of [['password1234', 'password1234'], ['a fine long passphrase', 'another one']] as const) {
+      for (const [pw, confirm] of [
+        ['password1234', 'password1234'],
+        ['a fine long passphrase', 'another one'],
+      ] as const) {
         const r = await post(pw, confirm);
         expect(r.status).to.equal(303);
         expect(r.headers.location).to.equal(`/tenants/${t.tenantId}/login/password?interaction=${form.interaction}`);
@@ -226,8 +229,12 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const res = await postPassword(agent, t, form, u.loginId, PASSWORD, spoofed);
       expect(res.headers.location).to.equal(form.url);
       // From inside the range (as the proxy saw it): signed in, and the session records that address.
-      const r = await signIn(agentOf(proxied), t.alias, u.loginId, PASSWORD, { headers: { 'X-Forwarded-For': '198.51.100.9, 203.0.113.5' } });
-      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(r.token) }).orFail().lean();
+      const r = await signIn(agentOf(proxied), t.alias, u.loginId, PASSWORD, {
+        headers: { 'X-Forwarded-For': '198.51.100.9, 203.0.113.5' },
+      });
+      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(r.token) })
+        .orFail()
+        .lean();
       expect(s.clientIp).to.equal('203.0.113.5');
     });
 
@@ -254,7 +261,10 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const res = await postPassword(agent, t, form, u.loginId, PASSWORD);
       const c = cookieNamed(res, `gh_sso_${t.tenantId}`);
       expect(c).to.be.a('string');
-      expect(c).to.match(/; HttpOnly/).and.match(/; SameSite=Lax/).and.match(/; Path=\//);
+      expect(c)
+        .to.match(/; HttpOnly/)
+        .and.match(/; SameSite=Lax/)
+        .and.match(/; Path=\//);
       expect(c).not.to.match(/Secure/);
       expect(c).not.to.match(/Domain=/i);
     });
@@ -266,7 +276,10 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       // By hand: the agent's jar would not send Secure cookies over supertest's plain http.
       const start = await agentOf(httpsApp).get(`/tenants/${t.alias}/login`).expect(303);
       const binding = cookieNamed(start, `__Host-gh_login_${t.tenantId}`);
-      expect(binding).to.match(/; Secure/).and.match(/; HttpOnly/).and.match(/; Path=\//);
+      expect(binding)
+        .to.match(/; Secure/)
+        .and.match(/; HttpOnly/)
+        .and.match(/; Path=\//);
       const bindingPair = binding!.split(';')[0]!;
       const page = await agentOf(httpsApp).get(String(start.headers.location)).set('Cookie', bindingPair).expect(200);
       const f = formFields(page.text);
@@ -278,7 +291,11 @@ describe('SSO sign-in: password, refusals and sessions', function () {
         .send({ interaction: f.interaction, _csrf: f.csrf, loginId: u.loginId, password: PASSWORD })
         .expect(303);
       const c = cookieNamed(res, `__Host-gh_sso_${t.tenantId}`);
-      expect(c).to.match(/; Secure/).and.match(/; HttpOnly/).and.match(/; SameSite=Lax/).and.match(/; Path=\//);
+      expect(c)
+        .to.match(/; Secure/)
+        .and.match(/; HttpOnly/)
+        .and.match(/; SameSite=Lax/)
+        .and.match(/; Path=\//);
       expect(c).not.to.match(/Domain=/i);
     });
 
@@ -304,7 +321,9 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const probe = withProtocolProbe(app, config);
       const agent = agentOf(probe);
       const first = await signIn(agent, t.alias, u.loginId, PASSWORD);
-      const before = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(first.token) }).orFail().lean();
+      const before = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(first.token) })
+        .orFail()
+        .lean();
       const start = await agent.get(`/probe/${t.tenantId}/start?force=1`).expect(303);
       const page = await agent.get(String(start.headers.location)).expect(200);
       // "Continue as": the login id is fixed to the session's user.
@@ -314,7 +333,12 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       // Whatever login id the form sends, the step-up authenticates the session's user (another
       // user with the same password does not take the session over).
       const other = await makeUser(t);
-      const res = await postForm(agent, `/tenants/${t.tenantId}/login`, { interaction: f.interaction, _csrf: f.csrf, loginId: other.loginId, password: PASSWORD });
+      const res = await postForm(agent, `/tenants/${t.tenantId}/login`, {
+        interaction: f.interaction,
+        _csrf: f.csrf,
+        loginId: other.loginId,
+        password: PASSWORD,
+      });
       expect(res.status).to.equal(303);
       expect(res.headers.location).to.equal(`/tenants/${t.tenantId}/probe-return?login=${f.interaction}`);
       const token = /gh_sso_[^=]+=([^;]+)/.exec(cookieNamed(res, `gh_sso_${t.tenantId}`) ?? '')?.[1];
@@ -334,11 +358,16 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const u = await makeUser(t);
       const agent = agentOf(app);
       const r = await signIn(agent, t.alias, u.loginId, PASSWORD);
-      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(r.token) }).orFail().lean();
+      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(r.token) })
+        .orFail()
+        .lean();
       expect(s.idleTimeoutSec).to.equal(600);
       expect(s.expiresAt.getTime() - s.createdAt.getTime()).to.equal(600_000);
       // Ten idle minutes later (the stored deadline moved into the past): no session, a new sign-in.
-      await SsoUserSession.updateOne({ tenantId: t.tenantId, sessionId: s.sessionId }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+      await SsoUserSession.updateOne(
+        { tenantId: t.tenantId, sessionId: s.sessionId },
+        { $set: { expiresAt: new Date(Date.now() - 1000) } },
+      );
       expect(await findSsoSession(t.tenantId, r.token)).to.equal(null);
       const again = await agent.get(`/tenants/${t.alias}/login`).expect(303);
       expect(String(again.headers.location)).to.match(/\/login\?interaction=/);
@@ -377,7 +406,9 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       expect(body.totalElements).to.equal(1);
       const row = body.items[0];
       expect(row?.clientIp).to.equal('127.0.0.1');
-      await t.root.call('delete', `/api/v1/sso/users/${u.userId}/sessions/${row!.sessionId}`).expect((res) => expect(res.status).to.be.oneOf([200, 204]));
+      await t.root
+        .call('delete', `/api/v1/sso/users/${u.userId}/sessions/${row!.sessionId}`)
+        .expect((res) => expect(res.status).to.be.oneOf([200, 204]));
       expect(await findSsoSession(t.tenantId, r.token)).to.equal(null);
       const again = await agent.get(`/tenants/${t.alias}/login`).expect(303);
       expect(String(again.headers.location)).to.match(/\/login\?interaction=/);
@@ -400,7 +431,11 @@ describe('SSO sign-in: password, refusals and sessions', function () {
         expect(csrf).to.be.a('string');
         // Cross-site: no token, a wrong token, or a foreign Origin → 403, still signed in.
         await agent.post(`/tenants/${t.alias}/logout`).type('form').send({}).expect(403);
-        await agent.post(`/tenants/${t.alias}/logout`).type('form').send({ _csrf: 'x'.repeat(43) }).expect(403);
+        await agent
+          .post(`/tenants/${t.alias}/logout`)
+          .type('form')
+          .send({ _csrf: 'x'.repeat(43) })
+          .expect(403);
         await agent.post(`/tenants/${t.alias}/logout`).set('Origin', 'https://evil.example').type('form').send({ _csrf: csrf }).expect(403);
         expect(await findSsoSession(t.tenantId, r.token)).to.not.equal(null);
         const res = await agent.post(`/tenants/${t.alias}/logout`).set('Origin', SSO_ORIGIN).type('form').send({ _csrf: csrf }).expect(303);
@@ -438,7 +473,10 @@ describe('SSO sign-in: password, refusals and sessions', function () {
         expect(isSafeReturnTo(bad), bad).to.equal(false);
         const res = await agentOf(probe).get(`/probe/${t.tenantId}/start`).query({ returnTo: bad });
         expect(res.status, bad).to.equal(400);
-        expect(setCookies(res).some((c) => c.includes('gh_login_')), bad).to.equal(false);
+        expect(
+          setCookies(res).some((c) => c.includes('gh_login_')),
+          bad,
+        ).to.equal(false);
       }
       expect(isSafeReturnTo(`/tenants/${t.tenantId}/oauth2/authorize?x=1`)).to.equal(true);
     });
@@ -474,7 +512,10 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const t = await makeTenant(app);
       const agent = agentOf(app);
       const form = await openLogin(agent, t);
-      await LoginInteraction.updateOne({ tenantId: t.tenantId, interactionId: form.interaction }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+      await LoginInteraction.updateOne(
+        { tenantId: t.tenantId, interactionId: form.interaction },
+        { $set: { expiresAt: new Date(Date.now() - 1000) } },
+      );
       const res = await agent.get(form.url).expect(400);
       expect(res.text).to.include(`href="/tenants/${t.tenantId}/login"`);
       await agent.get(`/tenants/${t.alias}/login?interaction=AAAAAAAAAAAAAAAAAAAAAA`).expect(400);
@@ -516,7 +557,10 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       expect(form.html).to.include('autocomplete="username"').and.include('autocomplete="current-password"');
       expect(form.html).not.to.match(/<script|style=|<style|onclick=/i);
       expect(form.html).not.to.include('Admin console');
-      await agentOf(app).get(`/tenants/${t.tenantId}/login/assets/auth.css`).expect(200).expect('Content-Type', /text\/css/);
+      await agentOf(app)
+        .get(`/tenants/${t.tenantId}/login/assets/auth.css`)
+        .expect(200)
+        .expect('Content-Type', /text\/css/);
     });
   });
 });
