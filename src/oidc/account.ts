@@ -3,7 +3,7 @@
  * `userId`; claim values come from the user's profile (reference/ncloud-model.md §2B, scope
  * meanings: `openid`/`profile` = account type, login id, member unique id, user name; `groups` =
  * the same plus groups; `email` = email), plus Gatehouse's `roles`: the SSO roles of the user's
- * active assignments (`resolveUserAccess`), each with the account it lives in.
+ * active assignments (`resolveUserAccess`), each NRN naming the account the role lives in.
  *
  * A user who is not ACTIVATED has no account: oidc-provider then refuses to issue or refresh
  * tokens and userinfo answers invalid_token, so a suspension takes effect at the next refresh.
@@ -25,15 +25,6 @@ export const SCOPE_CLAIMS = {
 
 /** Ncloud's "account type" of an SSO user signing in to an application. */
 const ACCOUNT_TYPE = 'SSO_USER';
-
-export interface RoleClaim {
-  /** NRN of the SSO role the assignment provisioned. */
-  roleNrn: string;
-  /** Member number of the account the role lives in. */
-  accountMemberNo: number;
-  assignmentName: string;
-  permissionSetName: string | null;
-}
 
 export function findAccountIn(tenantId: string) {
   return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
@@ -65,14 +56,11 @@ export function findAccountIn(tenantId: string) {
           claims.groups = groups.map((g) => g.groupName).sort();
         }
         if (scopes.has('roles')) {
+          // Strings, not objects: relying parties (mod_auth_openidc, most OIDC libraries) pass
+          // arrays of strings on and drop structured values. The role NRN names its account
+          // (`nrn:PUB:SubAccount::{memberNo}:Role/{roleId}`), as the SAML role attribute does.
           const access = await resolveUserAccess(tenantId, user.userId);
-          const roles: RoleClaim[] = (access?.assignments ?? []).map((a) => ({
-            roleNrn: a.role.roleNrn,
-            accountMemberNo: a.accountMemberNo,
-            assignmentName: a.assignmentName,
-            permissionSetName: a.permissionSet.permissionSetName,
-          }));
-          claims.roles = roles as unknown as AccountClaims['roles'];
+          claims.roles = [...new Set((access?.assignments ?? []).map((a) => a.role.roleNrn))].sort();
         }
         return claims;
       },
