@@ -413,7 +413,9 @@ export function authRouter(deps: TenantDeps): Router {
       res.redirect(303, interactionUrl(it, '/password'));
       return;
     }
-    await answer(req, res, it, outcome);
+    // The change moved the user's credential generation, so a step-up's old session cannot carry
+    // it: the sign-in ends in a new session.
+    await answer(req, res, { ...it, stepUpSessionId: null }, outcome);
   });
 
   // ---- sign-out -----------------------------------------------------------------------------
