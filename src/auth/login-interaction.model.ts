@@ -4,7 +4,8 @@
  * token in a short-lived cookie bound to the interaction (only its SHA-256 is stored), so an
  * interaction id seen in a URL cannot be finished from another browser (login CSRF).
  *
- * States: `identify` → `password` → (`mfa` | `enroll` | `otp`) → (`changePassword`) → `completed`.
+ * States: `identify` (login id + password, one form) → (`mfa` | `enroll` | `otp`) → (`changePassword`) →
+ * `completed` (login-flow.service.ts; `password` is kept for a separate password page, unused today).
  * `completed` interactions carry their result (`sessionId`, `amr`, `acr`, `authTime`) until the
  * protocol consumes it once (`consumedAt`).
  */
