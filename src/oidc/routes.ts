@@ -97,6 +97,7 @@ export function oidcRouter(deps: TenantDeps): Router {
     const tenant = tenantOf(res);
     const tp = await providerFor(tenant, deps);
     req.originalUrl = `/tenants/${tenant.tenantId}${req.url}`;
+    if (req.path === '/oauth2/logout') await requireHintForLogoutRedirect(req, res);
     if (req.method === 'POST' && CLIENT_AUTH_PATHS.test(req.path) && req.is('application/x-www-form-urlencoded')) {
       await readFormText(req, res);
       const problem = assertionAudienceProblem(typeof req.body === 'string' ? req.body : '', `${deps.config.baseUrl}/tenants/${tenant.tenantId}`);
@@ -196,6 +197,34 @@ export function oidcRouter(deps: TenantDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * RP-initiated logout redirects only with a valid `id_token_hint` (security-bar §3 "Logout open
+ * redirect", OIDF consensus): oidc-provider also honours a registered `post_logout_redirect_uri`
+ * named with `client_id` alone, so without a hint the redirect URI (and its `state`) is dropped
+ * and the user ends on Gatehouse's own signed-out page. oidc-provider then verifies the hint.
+ */
+async function requireHintForLogoutRedirect(req: Request, res: Response): Promise<void> {
+  const strip = (params: URLSearchParams): boolean => {
+    if (!params.has('post_logout_redirect_uri') || params.get('id_token_hint')) return false;
+    params.delete('post_logout_redirect_uri');
+    params.delete('state');
+    return true;
+  };
+  if (req.method === 'GET') {
+    const q = req.url.indexOf('?');
+    if (q < 0) return;
+    const params = new URLSearchParams(req.url.slice(q + 1));
+    if (strip(params)) {
+      req.url = `${req.url.slice(0, q)}?${params.toString()}`;
+      req.originalUrl = `${req.originalUrl.slice(0, req.originalUrl.indexOf('?'))}?${params.toString()}`;
+    }
+  } else if (req.method === 'POST' && req.is('application/x-www-form-urlencoded')) {
+    await readFormText(req, res);
+    const params = new URLSearchParams(typeof req.body === 'string' ? req.body : '');
+    if (strip(params)) req.body = params.toString();
+  }
 }
 
 /** The pending interaction of this browser (its oidc-provider cookie), or an error page. */

@@ -162,8 +162,8 @@ describe('OIDC provider: RP-initiated and back-channel logout', function () {
     expect(unregistered.status).to.equal(400);
     expect(unregistered.location).to.equal(undefined);
     expect(unregistered.body).to.include('post_logout_redirect_uri not registered');
-    // Without id_token_hint (and no client_id) the redirect URI is dropped: the user ends on Gatehouse's own page.
-    const noHint = await browser.get(`${issuer}/oauth2/logout?post_logout_redirect_uri=${encodeURIComponent(BYE)}`);
+    // Without id_token_hint the redirect URI is dropped, even with the client named: the user ends on Gatehouse's own page.
+    const noHint = await browser.get(`${issuer}/oauth2/logout?client_id=${d.clientId}&state=x&post_logout_redirect_uri=${encodeURIComponent(BYE)}`);
     expect(noHint.status).to.equal(200);
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(noHint.body)![1]!;
     const done = await browser.post(`${issuer}/oauth2/logout/confirm`, { xsrf, logout: 'yes' });
