@@ -3,6 +3,9 @@
  * reference/ncloud-model.md §1 "Application": consent page with purpose, period, data transfer
  * abroad and recipients). The application's own texts come from its `consentPage` settings.
  */
+import type { Request } from 'express';
+import { pickLanguage } from '../http/i18n.js';
+
 export type ConsentLanguage = 'ko' | 'en' | 'ja';
 const LANGUAGES: readonly ConsentLanguage[] = ['ko', 'en', 'ja'];
 
@@ -66,14 +69,15 @@ function isLanguage(v: unknown): v is ConsentLanguage {
   return typeof v === 'string' && (LANGUAGES as readonly string[]).includes(v);
 }
 
-/** `?lang=` when the application offers it, else the first offered Accept-Language, else the application's default. */
-export function pickConsentLanguage(page: { useLanguages?: string[] | null; defaultLanguage?: string | null } | null | undefined, query: unknown, acceptLanguage: string | undefined): ConsentLanguage {
+/**
+ * The user's language as the sign-in pages choose it (src/http/i18n.ts: `?lang=`, the remembered
+ * `gh_lang` choice, Accept-Language) when the application's consent page offers it, else the
+ * application's default language.
+ */
+export function pickConsentLanguage(page: { useLanguages?: string[] | null; defaultLanguage?: string | null } | null | undefined, req: Request): ConsentLanguage {
   const offered = (page?.useLanguages ?? ['en']).filter(isLanguage);
-  if (isLanguage(query) && offered.includes(query)) return query;
-  for (const part of (acceptLanguage ?? '').split(',')) {
-    const tag = part.trim().split(';')[0]?.slice(0, 2).toLowerCase();
-    if (isLanguage(tag) && offered.includes(tag)) return tag;
-  }
+  const preferred = pickLanguage(req);
+  if (offered.includes(preferred)) return preferred;
   if (isLanguage(page?.defaultLanguage) && offered.includes(page.defaultLanguage)) return page.defaultLanguage;
   return offered[0] ?? 'en';
 }

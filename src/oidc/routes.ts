@@ -11,6 +11,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { InteractionResults } from 'oidc-provider';
 import { beginLogin, currentSsoSession, sessionSatisfies, takeLoginResult, type LoginRequirements } from '../auth/login.js';
 import { onSsoSessionEnd } from '../auth/sso-session.js';
+import { rememberLanguage } from '../http/i18n.js';
 import { tenantOf, type TenantDeps } from '../http/tenant-routes.js';
 import { userMayUseApplication } from './access.js';
 import { consentTextFor, pickConsentLanguage, scopeLabel } from './consent-text.js';
@@ -151,7 +152,8 @@ export function oidcRouter(deps: TenantDeps): Router {
       // Consented before to at least these scopes, and not withdrawn: no page again (Keycloak's "remember consent").
       const earlier = await findConsent(tenant.tenantId, app.applicationId, accountId);
       if (earlier && earlier.status === 'CONSENTED' && requested.every((s) => earlier.scopes.includes(s))) return grantConsent(tp, req, res, details);
-      const lang = pickConsentLanguage(app.consentPage, req.query.lang, req.get('accept-language'));
+      const lang = pickConsentLanguage(app.consentPage, req);
+      rememberLanguage(req, res, deps.config.baseUrl.startsWith('https:'));
       const t = consentTextFor(lang);
       const scopes = requested.map((s) => ({ name: s, label: scopeLabel(lang, s) }));
       const cp = app.consentPage;
@@ -189,7 +191,7 @@ export function oidcRouter(deps: TenantDeps): Router {
     const app = await tp.application(String(details.params.client_id ?? ''));
     if (!app) return errorPage(res, 400, 'invalid_client', 'the application is no longer registered');
     if (body.decision !== 'allow') return finish(tp, req, res, { error: 'access_denied', error_description: 'the user did not consent' }, false);
-    const lang = pickConsentLanguage(app.consentPage, req.query.lang, req.get('accept-language'));
+    const lang = pickConsentLanguage(app.consentPage, req);
     const scopes = scopesOf(details);
     const shown = consentItemsFor({ name: app.name, consentPage: app.consentPage }, lang, scopes);
     await recordConsent({ tenantId: tenant.tenantId, accountId: tenant.accountId, applicationId: app.applicationId, userId: details.session.accountId, scopes, items: shown.items, language: shown.language });
