@@ -17,10 +17,11 @@ import {
   type RunningShibSp,
 } from '../../helpers/apache.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { Browser, parseEnvPage } from './browser.js';
+import { Browser, parseEnvPage, parseForm, type Page } from './browser.js';
 import {
   driveUntil,
   enterSpWithSession,
+  PASSWORD,
   idpMetadata,
   makeInteropTenant,
   registerSp,
@@ -37,6 +38,8 @@ describe('SAML interop: one Gatehouse session across mod_auth_mellon and the Shi
   let t: InteropTenant;
   let mellon: RunningMellonSp | undefined;
   let shib: RunningShibSp | undefined;
+  let mellonAppId: string;
+  let shibAppId: string;
   let failed = false;
 
   before(async function () {
@@ -46,8 +49,10 @@ describe('SAML interop: one Gatehouse session across mod_auth_mellon and the Shi
     const metadata = await idpMetadata(gh, t);
     mellon = await startMellonSp({ idpMetadataXml: metadata });
     shib = await startShibbolethSp({ idpEntityId: t.idpEntityId, idpMetadataXml: metadata, attributes: [{ name: 'email', id: 'email' }] });
-    await registerSp(t, 'mellon', await (await fetch(mellon.metadataUrl)).text());
-    await registerSp(t, 'shibboleth', await (await fetch(shib.metadataUrl)).text());
+    // IdP-initiated sign-in allowed (off by default), landing on the protected page.
+    const idpInitiated = { idpInitiatedAllowed: true, defaultRelayState: '/protected/env' };
+    mellonAppId = (await registerSp(t, 'mellon', await (await fetch(mellon.metadataUrl)).text(), idpInitiated)).applicationId;
+    shibAppId = (await registerSp(t, 'shibboleth', await (await fetch(shib.metadataUrl)).text(), idpInitiated)).applicationId;
   });
 
   afterEach(function () {
@@ -115,4 +120,45 @@ describe('SAML interop: one Gatehouse session across mod_auth_mellon and the Shi
     ).to.equal(true);
     await expectSignedOutEverywhere(browser);
   });
+
+  /** Signs in at the portal through the login page and returns the portal page. */
+  async function portal(browser: Browser): Promise<Page> {
+    const start = await browser.follow(await browser.get(`${gh.baseUrl}/tenants/${t.tenantId}/portal`), {
+      until: (u) => u.includes('/login?interaction='),
+    });
+    const loginPage = await browser.get(start.location!);
+    const after = await browser.submit(parseForm(loginPage.text, loginPage.url), loginPage.url, {
+      loginId: t.user.loginId,
+      password: PASSWORD,
+    });
+    const page = await browser.follow(after);
+    expect(page.url, page.text.slice(0, 500)).to.equal(`${gh.baseUrl}/tenants/${t.tenantId}/portal`);
+    return page;
+  }
+
+  /** The portal's launch form for one application. */
+  function launchForm(page: Page, applicationId: string): ReturnType<typeof parseForm> {
+    const block = new RegExp(`<form[^>]*action="[^"]*/saml/idp/init/${applicationId}"[\\s\\S]*?</form>`).exec(page.text);
+    if (!block) throw new Error(`no launch form for ${applicationId} on the portal:\n${page.text.slice(0, 1500)}`);
+    return parseForm(block[0], page.url);
+  }
+
+  for (const which of ['mellon', 'shibboleth'] as const) {
+    it(`IdP-initiated from the portal: ${which} accepts the unsolicited response and lands on the default RelayState`, async () => {
+      const sp = which === 'mellon' ? mellon! : shib!;
+      const browser = new Browser();
+      const home = await portal(browser);
+      const autoPost = await browser.submit(launchForm(home, which === 'mellon' ? mellonAppId : shibAppId), home.url);
+      expect(autoPost.status, autoPost.text.slice(0, 500)).to.equal(200);
+      const post = parseForm(autoPost.text, autoPost.url);
+      expect(post.fields.RelayState).to.equal('/protected/env');
+      const response = Buffer.from(post.fields.SAMLResponse!, 'base64').toString('utf8');
+      expect(response).not.to.include('InResponseTo');
+      const page = await browser.follow(await browser.submit(post, autoPost.url));
+      expect(page.url, `${browser.history.join('\n')}\n${page.text.slice(0, 500)}`).to.equal(sp.protectedUrl);
+      expect(page.status).to.equal(200);
+      const env = parseEnvPage(page.text);
+      expect(env.get('REMOTE_USER')).to.equal(t.user.loginId);
+    });
+  }
 });
