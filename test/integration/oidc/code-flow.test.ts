@@ -16,6 +16,8 @@ import { withdrawConsent } from '../../../src/sso/consents/consent.service.js';
 import { SsoGroup } from '../../../src/sso/groups/group.model.js';
 import { SsoUser } from '../../../src/sso/users/user.model.js';
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
+import { Application } from '../../../src/sso/applications/application.model.js';
+import { tenantScope } from '../../../src/sso/tenant/tenant-context.js';
 import { testKeyring } from '../../helpers/app.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { Browser, consentForm, seedClient, seedSsoSession, seedTenant, seedUser, startApp, type RunningApp, type SeededClient } from './oidc-fixtures.js';
@@ -291,6 +293,21 @@ describe('OIDC provider: code flow with openid-client', function () {
     const mfa = new Browser();
     mfa.setCookie((await seedSsoSession(tenant, userId, { acr: 'mfa', amr: ['pwd', 'otp'] })).cookie);
     expect((await authorize(mfa, config, { acr_values: 'mfa' })).callback).to.not.equal(undefined);
+  });
+
+  it('an application change takes effect at the next request (the cached provider is dropped when the tenant stamp moves)', async () => {
+    const client = await seedClient(tenant, running.stamps, { redirectUris: [REDIRECT] });
+    const config = await rp(client);
+    const browser = new Browser();
+    browser.setCookie((await seedSsoSession(tenant, userId)).cookie);
+    expect((await authorize(browser, config)).callback).to.not.equal(undefined);
+    // The redirect URI is replaced, as the applications API does (configRevision + tenant stamp).
+    await Application.updateOne({ tenantId: tenant.tenantId, applicationId: client.applicationId }, { $set: { 'oidc.redirectUris': ['https://rp.example.com/other'] }, $inc: { configRevision: 1 } });
+    await running.stamps.bump(tenantScope(tenant.tenantId));
+    const old = await authorize(browser, config);
+    expect(old.callback).to.equal(undefined);
+    expect(old.res.status).to.equal(400);
+    expect(old.res.body).to.include('invalid_redirect_uri');
   });
 
   it('stores artifacts in oidc_artifacts with top-level lookup fields and no artifact of another tenant', async () => {
