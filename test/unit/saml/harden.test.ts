@@ -191,6 +191,12 @@ describe('SAML XML hardening', () => {
       expect(await asyncRefusal(validateSamlSchema(badId, 'protocol'))).to.match(/schema/);
     });
 
+    it('judges each of many concurrent documents on its own (a pool of long-lived workers, no crosstalk)', async () => {
+      const docs = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? AUTHN_REQUEST.replace(' Version="2.0"', '') : AUTHN_REQUEST.replace('_0123456789abcdef', `_id${i}`)));
+      const verdicts = await Promise.all(docs.map((d) => validateSamlSchema(d, 'protocol').then(() => 'valid', () => 'refused')));
+      expect(verdicts).to.deep.equal(docs.map((_, i) => (i % 3 === 0 ? 'refused' : 'valid')));
+    });
+
     it('refuses a document of the wrong kind and applies the hardening rules first', async () => {
       expect(await asyncRefusal(validateSamlSchema('<x xmlns="urn:example"/>', 'protocol'))).to.match(/namespace/);
       expect(await asyncRefusal(validateSamlSchema(AUTHN_REQUEST, 'metadata'))).to.match(/namespace/);
