@@ -99,7 +99,9 @@ export function oidcRouter(deps: TenantDeps): Router {
     const tp = await providerFor(tenant, deps);
     req.originalUrl = `/tenants/${tenant.tenantId}${req.url}`;
     if (req.path === '/oauth2/logout') await requireHintForLogoutRedirect(req, res);
-    if (req.method === 'POST' && CLIENT_AUTH_PATHS.test(req.path) && req.is('application/x-www-form-urlencoded')) {
+    // Only a body without HTTP Basic credentials can carry a client assertion (oidc-provider refuses
+    // two authentication methods in one request), so the common Basic case is not read twice.
+    if (req.method === 'POST' && CLIENT_AUTH_PATHS.test(req.path) && !req.get('authorization') && req.is('application/x-www-form-urlencoded')) {
       await readFormText(req, res);
       const problem = assertionAudienceProblem(typeof req.body === 'string' ? req.body : '', `${deps.config.baseUrl}/tenants/${tenant.tenantId}`);
       if (problem) {

@@ -226,6 +226,16 @@ describe('security bar: OpenID Provider (cases 23-34, 45)', function () {
       }
     });
 
+    it('an assertion next to HTTP Basic credentials gets no token (one authentication method per request)', async () => {
+      const res = await fetch(`${issuer}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${pkClient.clientId}:x`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion({ aud: `${issuer}/oauth2/token` }) }).toString(),
+      });
+      expect(res.status).to.be.oneOf([400, 401]);
+      expect(((await res.json()) as { access_token?: string }).access_token).to.equal(undefined);
+    });
+
     it('alg none and HS256 assertions → invalid_client', async () => {
       expect((await cc(await assertion({}, 'none'))).body.error).to.equal('invalid_client');
       expect((await cc(await assertion({}, 'HS256'))).body.error).to.equal('invalid_client');
