@@ -22,6 +22,7 @@ COPY --chown=root:root package.json ./
 COPY --chown=root:root views ./views
 # Data files the compiled code reads from the source tree (password blocklist, SAML schemas).
 COPY --chown=root:root src/auth/data ./src/auth/data
+COPY --chown=root:root src/saml/schemas ./src/saml/schemas
 COPY --chown=root:root bin ./bin
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
