@@ -23,6 +23,7 @@ import { requireTenant, tenantScope } from '../tenant/tenant-context.js';
 import {
   CERTIFICATE_SLOTS,
   SamlCertificate,
+  SamlCertificateNotice,
   SamlCertificateState,
   privateKeyContext,
   type CertificateKeySize,
@@ -254,4 +255,13 @@ export async function setNotificationSetting(accountId: number, input: Notificat
     { upsert: true, returnDocument: 'after' },
   ).lean();
   return readNotificationSetting(state);
+}
+
+/**
+ * Called by the tenant delete once the tenant is gone: its certificates (and their keys), counter,
+ * notification setting and notice records go with it. They never block the delete (a tenant that
+ * ever signed always has an active certificate, which cannot be deleted on its own).
+ */
+export async function deleteTenantCertificates(tenantId: string): Promise<void> {
+  await Promise.all([SamlCertificate.deleteMany({ tenantId }), SamlCertificateState.deleteMany({ tenantId }), SamlCertificateNotice.deleteMany({ tenantId })]);
 }

@@ -220,5 +220,14 @@ describe('SAML signing certificates', function () {
       await root.call('put', `${B}/notification`, { recipients: [], leadDays: [0] }).expect(400);
       expect((await root.call('get', `${B}/notification`).expect(200)).body.recipients).to.deep.equal(['ops@example.com', 'sec@example.com']);
     });
+
+    it('deleting a tenant takes its certificates with it (they never block the delete)', async () => {
+      const other = await rootSigner(app, OTHER_ACCOUNT);
+      const otherTenantId = (await other.call('get', `${SSO_API_PREFIX}/tenant`).expect(200)).body.tenantId as string;
+      expect(await SamlCertificate.countDocuments({ tenantId: otherTenantId })).to.equal(1);
+      await other.call('delete', `${SSO_API_PREFIX}/tenant`).expect(204);
+      expect(await SamlCertificate.countDocuments({ tenantId: otherTenantId })).to.equal(0);
+      expect(await SamlCertificate.countDocuments({ tenantId })).to.equal(2);
+    });
   });
 });
