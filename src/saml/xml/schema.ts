@@ -136,7 +136,6 @@ class XmllintWorker {
       execArgv: [],
       workerData: { factoryPath, wasmPath: path.join(path.dirname(factoryPath), 'xmllint.wasm'), schemas: loadSchemas() },
     });
-    this.worker.unref();
     this.worker.on('message', (msg: { gatehouse?: boolean; id?: number; exitCode?: number; stderr?: string }) => {
       if (msg?.gatehouse !== true || !this.current || msg.id !== this.current.job.id) return;
       const { job, timer } = this.current;
@@ -147,6 +146,9 @@ class XmllintWorker {
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', () => this.fail(new Error('xmllint worker exited')));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and a
+    // referenced pool keeps the process (and mocha) alive after the last validation.
+    this.worker.unref();
   }
 
   get busy(): boolean {
