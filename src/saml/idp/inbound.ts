@@ -8,7 +8,8 @@
  *   2. strict base64, raw inflate bounded to 256 KiB of output (compressed-message DoS,
  *      ruby-saml CVE-2025-25293; case 6),
  *   3. the hardened parser (src/saml/xml/harden.ts: DOCTYPE/entities refused before any
- *      expansion, nesting depth bounded, one root; cases 5, 6) and the SAML protocol schema,
+ *      expansion, nesting depth bounded, one root; cases 5, 6) and the SAML protocol schema
+ *      (xmllint, its verdict cached per message shape: schema-verdicts.ts),
  *   4. the message's signature with the SP's pinned certificates only (never KeyInfo), SHA-1
  *      refused (case 3); for POST the one signature must be the root's own child and cover the
  *      root by its ID, and every field is read again from the signed bytes only (samlify #634,
@@ -18,8 +19,8 @@ import { verify as verifySignature, X509Certificate } from 'node:crypto';
 import type { Request } from 'express';
 import { SignedXml } from 'xml-crypto';
 import { decodeBase64Limited, decodePostMessage, inflateLimited, isXmlRefusal, parseHardened, SAML_MESSAGE_MAX_BYTES } from '../xml/harden.js';
-import { validateSamlSchema } from '../xml/schema.js';
 import { SamlRejection } from './rejection.js';
+import { validateProtocolMessage } from './schema-verdicts.js';
 
 type XmlDocument = Document;
 export type XmlElement = Element;
@@ -104,7 +105,7 @@ async function toMessage(xml: string, binding: 'redirect' | 'post', kind: Messag
   const root = doc.documentElement;
   if (!root) throw new SamlRejection('malformed', 'no root element');
   try {
-    await validateSamlSchema(xml, 'protocol');
+    await validateProtocolMessage(xml, doc);
   } catch (err) {
     if (isXmlRefusal(err)) throw new SamlRejection('schema', err.detail ?? 'not schema-valid');
     throw err;

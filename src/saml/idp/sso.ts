@@ -145,7 +145,7 @@ export async function receiveAuthnRequest(req: Request, res: Response, binding: 
       res.redirect(303, resumePath(tenant.tenantId, pending.pendingId));
       return;
     }
-    await continuePending(req, res, deps, tenant, pending, null);
+    await continuePending(req, res, deps, tenant, pending, null, sp);
   } catch (err) {
     throw withSp(err, spRef(sp));
   }
@@ -195,8 +195,17 @@ async function findBoundPending(req: Request, tenantId: string, pendingId: strin
   return SamlPendingRequest.findOne({ tenantId, pendingId, bindingHash: hashToken(token), consumedAt: null }).lean<SamlPendingRequestDoc>();
 }
 
-async function continuePending(req: Request, res: Response, deps: TenantDeps, tenant: TenantRecord, pending: SamlPendingRequestDoc, loginId: string | null): Promise<void> {
-  const sp = await findSamlApplicationById(tenant.tenantId, pending.applicationId);
+async function continuePending(
+  req: Request,
+  res: Response,
+  deps: TenantDeps,
+  tenant: TenantRecord,
+  pending: SamlPendingRequestDoc,
+  loginId: string | null,
+  /** The SP when this request just read it (no second read); on resume it is read again, as it may have changed. */
+  known?: SamlApplication,
+): Promise<void> {
+  const sp = known ?? (await findSamlApplicationById(tenant.tenantId, pending.applicationId));
   if (!sp) throw new SamlRejection('unknownSp', 'the application was removed');
   const requirements: LoginRequirements = { forceAuthn: pending.forceAuthn, requireMfa: pending.requireMfa };
 
@@ -326,5 +335,5 @@ export async function launchIdpInitiated(req: Request, res: Response, deps: Tena
     requireMfa: false,
   });
   // The pending record is bound through the cookie just set; continue directly with this request's session.
-  await continuePending(req, res, deps, tenant, pending, null);
+  await continuePending(req, res, deps, tenant, pending, null, sp);
 }
