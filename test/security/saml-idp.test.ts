@@ -13,9 +13,6 @@
  * (9 and 11 are in test/integration/saml/sso.test.ts and idp-init.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { expect } from 'chai';
 import { DOMParser } from '@xmldom/xmldom';
@@ -26,6 +23,7 @@ import { SsoUserSession } from '../../src/sso/users/user-session.model.js';
 import { createSelfSigned } from '../../src/shared/x509.js';
 import { testApp } from '../helpers/app.js';
 import { useTestDatabase } from '../helpers/db.js';
+import { verifyWithXmlsec1, xmlsec1Available } from '../helpers/xmlsec.js';
 import {
   agentFor,
   decodeResponse,
@@ -53,14 +51,11 @@ function available(cmd: string, args: string[]): boolean {
     return false;
   }
 }
-const XMLSEC1 = available('xmlsec1', ['--version']);
+const XMLSEC1 = xmlsec1Available();
 const PYSAML2 = available('python3', ['-c', 'import saml2']);
 
-function xmlsecVerifies(xml: string, certPem: string, node: string): boolean {
-  const dir = mkdtempSync(path.join(tmpdir(), 'saml-sec-'));
-  writeFileSync(path.join(dir, 'm.xml'), xml);
-  writeFileSync(path.join(dir, 'c.pem'), certPem);
-  return available('xmlsec1', ['--verify', '--enabled-key-data', 'x509', '--pubkey-cert-pem', path.join(dir, 'c.pem'), '--id-attr:ID', node, path.join(dir, 'm.xml')]);
+async function xmlsecVerifies(xml: string, certPem: string, node: string): Promise<boolean> {
+  return (await verifyWithXmlsec1(xml, certPem, { idAttrs: [node] })).ok;
 }
 
 /** pysaml2's own parser: the attribute names and values of the first assertion. */
@@ -289,9 +284,9 @@ describe('security: SAML IdP endpoints (security-bar §6 cases 1-8, 10)', functi
     const res = await agentFor(app).get(pathOf(await saml.getAuthorizeUrlAsync('', undefined, {}))).set('Cookie', cookie);
     const xml = decodeResponse(readAutoPost(res).fields.SAMLResponse!);
     const node = 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion';
-    expect(xmlsecVerifies(xml, idpCert, node)).to.equal(true);
-    expect(xmlsecVerifies(xml.replace('dave@corp.example', 'eve@corp.example'), idpCert, node)).to.equal(false);
-    expect(xmlsecVerifies(xml, sp.signing.certificatePem, node)).to.equal(false);
+    expect(await xmlsecVerifies(xml, idpCert, node)).to.equal(true);
+    expect(await xmlsecVerifies(xml.replace('dave@corp.example', 'eve@corp.example'), idpCert, node)).to.equal(false);
+    expect(await xmlsecVerifies(xml, sp.signing.certificatePem, node)).to.equal(false);
     // Reference URI = the Assertion's ID; rsa-sha256; exclusive C14N.
     const assertionId = /<saml:Assertion [^>]*ID="([^"]+)"/.exec(xml)![1];
     expect(xml).to.include(`<ds:Reference URI="#${assertionId}">`);

@@ -79,6 +79,12 @@ async function receiveLogoutRequest(req: Request, res: Response, deps: TenantDep
   if (el.namespaceURI !== NS.protocol || el.localName !== 'LogoutRequest') throw new SamlRejection('malformed', 'not a LogoutRequest');
   const requestId = el.getAttribute('ID') ?? '';
   if (!/^[A-Za-z_][\w.-]{0,255}$/.test(requestId)) throw new SamlRejection('malformed', 'bad request ID');
+  const destination = el.getAttribute('Destination');
+  const base = `${deps.config.baseUrl}/tenants`;
+  // SAML Bindings §3.4.5.2/§3.5.5.2: a Destination, when present, must be this endpoint.
+  if (destination && destination !== `${base}/${tenant.tenantId}/saml/idp/slo` && destination !== `${base}/${tenant.tenantAlias}/saml/idp/slo`) {
+    throw new SamlRejection('malformed', 'Destination is not this endpoint');
+  }
   const notOnOrAfter = el.getAttribute('NotOnOrAfter');
   if (notOnOrAfter && Date.parse(notOnOrAfter) + 180_000 < Date.now()) throw new SamlRejection('staleRequest', 'LogoutRequest expired');
   const nameId = textOf(childElements(el, NS.assertion, 'NameID')[0]);

@@ -11,7 +11,7 @@ import { samlLaunchToken, listSamlPortalApplications } from '../../../src/saml/i
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
 import { testApp, testKeyring } from '../../helpers/app.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { agentFor, decodeResponse, nodeSamlSp, readAutoPost, seedSamlApp, seedTenant, seedUser, sessionCookie, tenantCertificate, type TestTenant } from './sso-fixtures.js';
+import { agentFor, decodeResponse, expectXmlsecVerified, nodeSamlSp, readAutoPost, seedSamlApp, seedTenant, seedUser, sessionCookie, tenantCertificate, type TestTenant } from './sso-fixtures.js';
 
 describe('SAML IdP: IdP-initiated SSO', function () {
   this.timeout(120_000);
@@ -47,6 +47,7 @@ describe('SAML IdP: IdP-initiated SSO', function () {
     expect(post.fields.RelayState).to.equal('/home');
     const xml = decodeResponse(post.fields.SAMLResponse!);
     expect(xml).not.to.include('InResponseTo');
+    await expectXmlsecVerified(post.fields.SAMLResponse!, idpCert);
     const saml = nodeSamlSp(t, sp, idpCert, { validateInResponseTo: ValidateInResponseTo.never });
     const { profile } = await saml.validatePostResponseAsync({ SAMLResponse: post.fields.SAMLResponse!, RelayState: post.fields.RelayState! });
     expect(profile!.nameID).to.equal('carol@corp.example');

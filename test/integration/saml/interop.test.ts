@@ -13,7 +13,7 @@ import { Assignment, AssignmentTarget } from '../../../src/sso/assignments/assig
 import { rootSigner, type Signer } from '../../helpers/admin.js';
 import { testApp } from '../../helpers/app.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { agentFor, BASE, decodeResponse, nodeSamlSp, pathOf, readAutoPost, seedSamlApp, seedTenant, seedUser, sessionCookie, tenantCertificate, type TestTenant } from './sso-fixtures.js';
+import { agentFor, BASE, decodeResponse, expectXmlsecVerified, nodeSamlSp, pathOf, readAutoPost, seedSamlApp, seedTenant, seedUser, sessionCookie, tenantCertificate, type TestTenant } from './sso-fixtures.js';
 
 function metadataCertificates(xml: string): string[] {
   return [...xml.matchAll(/<(?:\w+:)?X509Certificate>([^<]+)<\/(?:\w+:)?X509Certificate>/g)].map((m) => {
@@ -66,6 +66,7 @@ describe('SAML IdP interop: key rollover through metadata, role attribute', func
     const samlResponse = readAutoPost(r2).fields.SAMLResponse!;
     expect(decodeResponse(samlResponse)).to.include(newCert.replace(/-----[A-Z ]+-----|\s/g, '').slice(0, 60));
     expect((await refreshedSp.validatePostResponseAsync({ SAMLResponse: samlResponse })).profile!.nameID).to.equal('erin@corp.example');
+    await expectXmlsecVerified(samlResponse, newCert);
 
     const r3 = await agentFor(app).get(pathOf(await staleSp.getAuthorizeUrlAsync('', undefined, {}))).set('Cookie', cookie);
     let refused = false;

@@ -16,7 +16,7 @@ import { Application } from '../../../src/sso/applications/application.model.js'
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
 import { testApp } from '../../helpers/app.js';
 import { useTestDatabase } from '../../helpers/db.js';
-import { agentFor, nodeSamlSp, pathOf, readAutoPost, seedSamlApp, seedTenant, seedUser, sessionCookie, tenantCertificate, type TestSp, type TestTenant } from './sso-fixtures.js';
+import { agentFor, expectXmlsecVerified, nodeSamlSp, pathOf, readAutoPost, seedSamlApp, seedTenant, seedUser, sessionCookie, tenantCertificate, type TestSp, type TestTenant } from './sso-fixtures.js';
 
 type Profile = NonNullable<Awaited<ReturnType<SAML['validatePostResponseAsync']>>['profile']>;
 
@@ -106,6 +106,7 @@ describe('SAML IdP: single logout', function () {
     const toB = readAutoPost(step1);
     expect(toB.action).to.equal(b.slo);
     expect(toB.csp).to.include('form-action https://slopb.example.test;');
+    await expectXmlsecVerified(toB.fields.SAMLRequest!, idpCert);
     const validated = await spB.validatePostRequestAsync({ SAMLRequest: toB.fields.SAMLRequest! });
     expect(validated.loggedOut).to.equal(true);
     expect(await SsoUserSession.findOne({ tenantId: t.tenantId, sessionId }).setOptions({ includeExpired: true }).lean()).to.equal(null);
@@ -117,6 +118,7 @@ describe('SAML IdP: single logout', function () {
     expect(toA.fields.RelayState).to.equal('rs-post');
     // node-saml looks for InResponseTo on a <Response> only; check the LogoutResponse's ourselves.
     const finalXml = Buffer.from(toA.fields.SAMLResponse!, 'base64').toString('utf8');
+    await expectXmlsecVerified(toA.fields.SAMLResponse!, idpCert);
     expect(finalXml).to.include(`InResponseTo="${/ID="([^"]+)"/.exec(xml)![1]}"`);
     const spAReceiving = nodeSamlSp(t, a, idpCert, { logoutCallbackUrl: a.slo, validateInResponseTo: ValidateInResponseTo.ifPresent });
     const final = await spAReceiving.validatePostResponseAsync({ SAMLResponse: toA.fields.SAMLResponse! });
@@ -133,6 +135,18 @@ describe('SAML IdP: single logout', function () {
     const res = await agentFor(app).get(pathOf(unsigned));
     expect(res.status).to.equal(400);
     expect(res.text).to.include('Sign-in could not continue');
+    expect(await SsoUserSession.findOne({ tenantId: t.tenantId, sessionId }).lean()).to.not.equal(null);
+  });
+
+  it('a LogoutRequest addressed to another endpoint (Destination) is refused and the session lives', async function () {
+    const a = await seedSamlApp(t, 'slodest');
+    const spA = nodeSamlSp(t, a, idpCert);
+    const { cookie, sessionId } = await sessionCookie(t, userId);
+    const profile = await signInTo(a, spA, cookie);
+    const elsewhere = nodeSamlSp(t, a, idpCert, { logoutUrl: 'https://other-idp.example/slo' });
+    const url = new URL(await elsewhere.getLogoutUrlAsync(profile, '', {}));
+    const res = await agentFor(app).get(`/tenants/${t.tenantId}/saml/idp/slo${url.search}`);
+    expect(res.status).to.equal(400);
     expect(await SsoUserSession.findOne({ tenantId: t.tenantId, sessionId }).lean()).to.not.equal(null);
   });
 

@@ -14,6 +14,7 @@ import { Tenant } from '../../../src/sso/tenant/tenant.model.js';
 import { SsoUser } from '../../../src/sso/users/user.model.js';
 import { createSelfSigned, type CertificateAndKey } from '../../../src/shared/x509.js';
 import { testConfig, testKeyring } from '../../helpers/app.js';
+import { verifyWithXmlsec1, xmlsec1Available } from '../../helpers/xmlsec.js';
 
 export const config = testConfig();
 export const BASE = config.baseUrl;
@@ -164,4 +165,18 @@ export type TestAgent = ReturnType<typeof request.agent>;
 
 export function agentFor(app: Express): TestAgent {
   return request.agent(app);
+}
+
+/**
+ * Security-bar case 8 on an emitted message (base64): every signature in it verifies with xmlsec1
+ * pinned to `certPem`. Where xmlsec1 is missing (.ci/run installs it) node-saml's own
+ * verification in each test still checks the signature.
+ */
+export async function expectXmlsecVerified(base64Message: string, certPem: string): Promise<void> {
+  if (!xmlsec1Available()) return;
+  const xml = decodeResponse(base64Message);
+  const result = await verifyWithXmlsec1(xml, certPem, {
+    idAttrs: ['urn:oasis:names:tc:SAML:2.0:assertion:Assertion', 'urn:oasis:names:tc:SAML:2.0:protocol:Response', 'urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest', 'urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse'],
+  });
+  if (!result.ok) throw new Error(`xmlsec1 did not verify the message with the tenant certificate: ${result.output}`);
 }
