@@ -133,6 +133,16 @@ export async function receiveAuthnRequest(req: Request, res: Response, binding: 
     const destinations = [`${base}/${tenant.tenantId}/saml/idp/sso`, `${base}/${tenant.tenantAlias}/saml/idp/sso`];
     const parsed = parseAuthnRequest(signedRoot ?? msg.root, sp.saml.entityId, destinations);
     const acsUrl = chooseAcs(sp, parsed.acs);
+    if (binding === 'redirect') {
+      // A top-level GET carries the session cookie: a live session that meets the request is
+      // answered at once, with nothing stored (no pending request to claim: nothing to replay
+      // but a fresh Response for the same browser session, which the SP's InResponseTo check binds).
+      const live = await currentSsoSession(req, tenant.tenantId, deps.config);
+      if (live && sessionSatisfies(live, { forceAuthn: parsed.forceAuthn, requireMfa: parsed.requireMfa })) {
+        await issueResponse(res, deps, tenant, sp, live, { requestId: parsed.id, acsUrl, relayState: msg.relayState }, async () => true);
+        return;
+      }
+    }
     const pending = await createPending(req, res, deps, tenant, sp, {
       requestId: parsed.id,
       acsUrl,
@@ -235,6 +245,29 @@ async function continuePending(
     return;
   }
 
+  await issueResponse(res, deps, tenant, sp, session, pending, () => claimPending(tenant.tenantId, pending.pendingId));
+}
+
+/** Where and to what a Response goes: from a pending request, or straight from a verified AuthnRequest. */
+interface ResponseTarget {
+  requestId?: string | null;
+  acsUrl: string;
+  relayState?: string | null;
+}
+
+/**
+ * The signed Response for this session to the SP: access check, `claim` (the pending request is
+ * answered at most once), claims, signing, the participant record, the auto-POST page.
+ */
+async function issueResponse(
+  res: Response,
+  deps: TenantDeps,
+  tenant: TenantRecord,
+  sp: SamlApplication,
+  session: SsoSessionRecord,
+  pending: ResponseTarget,
+  claim: () => Promise<boolean>,
+): Promise<void> {
   const user = await loadClaimUser(tenant.tenantId, session.userId);
   if (!user) throw new SamlRejection('noSession', 'the user is not active');
   // Who may sign in (issue 9): refused users see the generic error page and no Response is sent
@@ -242,7 +275,7 @@ async function continuePending(
   // RequestDenied status would tell the SP (and whoever drives it) that this user exists here.
   if (!(await mayUseApplication(tenant.tenantId, sp, user.userId, user.groupIds))) throw new SamlRejection('accessDenied', 'the user may not use this application');
 
-  if (!(await claimPending(tenant.tenantId, pending.pendingId))) throw new SamlRejection('pendingUnknown', 'the request was already answered');
+  if (!(await claim())) throw new SamlRejection('pendingUnknown', 'the request was already answered');
 
   const secret = await tenantIdpSecret(tenant.tenantId, deps.keyring);
   const idpEntityId = idpEntityIdOf(deps.config, tenant.tenantId);
@@ -276,7 +309,7 @@ async function continuePending(
   }
   await recordParticipant(tenant, session, sp, nameId, sessionIndex);
   deps.logger.info(
-    { event: 'saml.response', tenantId: tenant.tenantId, applicationId: sp.applicationId, userId: user.userId, sessionId: session.sessionId, responseId: signed.responseId, idpInitiated: pending.requestId === null },
+    { event: 'saml.response', tenantId: tenant.tenantId, applicationId: sp.applicationId, userId: user.userId, sessionId: session.sessionId, responseId: signed.responseId, idpInitiated: !pending.requestId },
     'SAML response issued',
   );
   renderAutoPost(res, { tenantId: tenant.tenantId, action: pending.acsUrl, fieldName: 'SAMLResponse', message: signed.samlResponse, relayState: pending.relayState ?? null });
