@@ -359,6 +359,8 @@ export interface ShibSpOptions {
   idpMetadataXml: string;
   /** Attributes to map (attribute-map.xml); anything unmapped is dropped by shibd. */
   attributes: ShibAttribute[];
+  /** Send AuthnRequests over HTTP-POST, signed (rsa-sha256), instead of shibd's default unsigned HTTP-Redirect. */
+  signedPostRequests?: boolean;
 }
 
 export interface RunningShibSp extends RunningApache {
@@ -450,10 +452,14 @@ export async function startShibbolethSp(opts: ShibSpOptions): Promise<RunningShi
     '      </Host>',
     '    </RequestMap>',
     '  </RequestMapper>',
-    `  <ApplicationDefaults entityID="${entityId}" REMOTE_USER="nameid-email persistent-id">`,
+    `  <ApplicationDefaults entityID="${entityId}" REMOTE_USER="nameid-email persistent-id"${
+      opts.signedPostRequests
+        ? ' signing="true" signingAlg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" digestAlg="http://www.w3.org/2001/04/xmlenc#sha256"'
+        : ''
+    }>`,
     // Plain http on loopback: handlers and cookies without TLS.
     '    <Sessions lifetime="28800" timeout="3600" relayState="ss:mem" checkAddress="false" handlerSSL="false" cookieProps="http" redirectLimit="exact">',
-    `      <SSO entityID="${xmlAttr(opts.idpEntityId)}">SAML2</SSO>`,
+    `      <SSO entityID="${xmlAttr(opts.idpEntityId)}"${opts.signedPostRequests ? ' outgoingBindings="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"' : ''}>SAML2</SSO>`,
     '      <Logout>SAML2 Local</Logout>',
     '      <Handler type="MetadataGenerator" Location="/Metadata" signing="false"/>',
     '      <Handler type="Status" Location="/Status" acl="127.0.0.1 ::1"/>',

@@ -171,8 +171,11 @@ export interface FlowResult {
   /** The SAMLResponse Gatehouse posted to the ACS (base64-decoded). */
   responseXml: string;
   acsUrl: string;
-  /** The URL that carried the SP's AuthnRequest to Gatehouse (HTTP-Redirect binding). */
+  /** The URL that carried the SP's AuthnRequest to Gatehouse, and how. */
   authnRequestUrl: string;
+  authnRequestBinding: 'redirect' | 'post';
+  /** The AuthnRequest XML when it was POSTed (HTTP-POST binding). */
+  authnRequestXml?: string;
 }
 
 /**
@@ -189,15 +192,31 @@ export async function signInThroughSp(
 ): Promise<FlowResult> {
   const idpOrigin = new URL(gh.baseUrl).origin;
   const start = await browser.get(protectedUrl);
-  // The SP's own hops end at Gatehouse's SSO endpoint.
+  // The SP's own hops end at Gatehouse's SSO endpoint: a redirect (HTTP-Redirect binding) or an
+  // auto-POST page whose form posts the AuthnRequest there (HTTP-POST binding).
+  const ssoEndpoint = `${gh.baseUrl}/tenants/${t.tenantId}/saml/idp/sso`;
   const atIdp = await browser.follow(start, { until: (u) => u.startsWith(idpOrigin) });
-  if (!atIdp.location?.startsWith(`${gh.baseUrl}/tenants/${t.tenantId}/saml/idp/sso`)) {
+  let answer: Page;
+  let authnRequestUrl: string;
+  let authnRequestBinding: 'redirect' | 'post';
+  let authnRequestXml: string | undefined;
+  if (atIdp.location?.startsWith(ssoEndpoint)) {
+    authnRequestUrl = atIdp.location;
+    authnRequestBinding = 'redirect';
+    answer = await browser.get(atIdp.location);
+  } else if (atIdp.status === 200 && /<form\b/i.test(atIdp.text) && parseForm(atIdp.text, atIdp.url).action.startsWith(ssoEndpoint)) {
+    const requestForm = parseForm(atIdp.text, atIdp.url);
+    authnRequestUrl = requestForm.action;
+    authnRequestBinding = 'post';
+    authnRequestXml = Buffer.from(requestForm.fields.SAMLRequest ?? '', 'base64').toString('utf8');
+    answer = await browser.submit(requestForm, atIdp.url);
+  } else {
     throw new Error(
       `the SP did not send the browser to Gatehouse's SSO endpoint (${atIdp.status} ${atIdp.location})\n${atIdp.text.slice(0, 500)}`,
     );
   }
-  const sso = await browser.get(atIdp.location);
-  if (sso.status !== 303 || !sso.location?.includes('/login?interaction=')) {
+  const sso = await browser.follow(answer, { until: (u) => u.includes('/login?interaction=') });
+  if (!sso.location?.includes('/login?interaction=')) {
     throw new Error(`Gatehouse did not start a login for the AuthnRequest (${sso.status} ${sso.location})\n${sso.text.slice(0, 800)}`);
   }
   const loginPage = await browser.get(sso.location);
@@ -217,7 +236,7 @@ export async function signInThroughSp(
   const responseXml = Buffer.from(post.fields.SAMLResponse!, 'base64').toString('utf8');
   const atAcs = await browser.submit(post, autoPost.url);
   const page = await browser.follow(atAcs);
-  return { page, responseXml, acsUrl: post.action, authnRequestUrl: atIdp.location };
+  return { page, responseXml, acsUrl: post.action, authnRequestUrl, authnRequestBinding, ...(authnRequestXml ? { authnRequestXml } : {}) };
 }
 
 /**
@@ -236,7 +255,7 @@ export async function enterSpWithSession(browser: Browser, gh: RunningGatehouse,
   const post = parseForm(autoPost.text, autoPost.url);
   const responseXml = Buffer.from(post.fields.SAMLResponse ?? '', 'base64').toString('utf8');
   const page = await browser.follow(await browser.submit(post, autoPost.url));
-  return { page, responseXml, acsUrl: post.action, authnRequestUrl: atIdp.location };
+  return { page, responseXml, acsUrl: post.action, authnRequestUrl: atIdp.location, authnRequestBinding: 'redirect' };
 }
 
 /**

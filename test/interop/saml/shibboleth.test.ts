@@ -10,6 +10,7 @@
  * unless GATEHOUSE_SKIP_INTEROP=1.
  */
 import { expect } from 'chai';
+import { HistoryEvent } from '../../../src/resources/history/history-event.model.js';
 import { removePeerDir, requireInterop, startShibbolethSp, type RunningShibSp } from '../../helpers/apache.js';
 import { useTestDatabase } from '../../helpers/db.js';
 import { Browser, parseEnvPage, parseForm, type Page } from './browser.js';
@@ -163,5 +164,75 @@ describe('SAML interop: Shibboleth SP (mod_shib + shibd) as the SP', function ()
     const atIdp = await browser.get(protectedAgain.location!);
     expect(atIdp.status).to.equal(303);
     expect(atIdp.location).to.contain('/login?interaction=');
+  });
+});
+
+describe('SAML interop: Shibboleth SP sending signed HTTP-POST AuthnRequests', function () {
+  this.timeout(150_000);
+  useTestDatabase('interopshibpost');
+  let gh: RunningGatehouse;
+  let t: InteropTenant;
+  let sp: RunningShibSp | undefined;
+  let failed = false;
+
+  before(async function () {
+    requireInterop(this, ['apache', 'shib']);
+    gh = await startGatehouse();
+    t = await makeInteropTenant(gh);
+    sp = await startShibbolethSp({
+      idpEntityId: t.idpEntityId,
+      idpMetadataXml: await idpMetadata(gh, t),
+      attributes: [{ name: 'email', id: 'email' }],
+      signedPostRequests: true,
+    });
+    // Signatures required whatever the metadata says: an unsigned or badly signed request would be refused.
+    await registerSp(t, 'shibboleth-post', await (await fetch(sp.metadataUrl)).text(), { requireSignedRequests: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') {
+      failed = true;
+      if (sp) console.error(sp.logs().slice(-16_000));
+    }
+  });
+
+  after(async () => {
+    if (sp) {
+      await sp.stop();
+      removePeerDir(sp.dir, failed);
+    }
+    await gh?.close();
+  });
+
+  it('Gatehouse verifies the enveloped rsa-sha256 signature of shibd’s POSTed AuthnRequest and signs the user in', async () => {
+    const browser = new Browser();
+    const { page, authnRequestBinding, authnRequestUrl, authnRequestXml } = await signInThroughSp(browser, gh, t, sp!.protectedUrl);
+    expect(authnRequestBinding).to.equal('post');
+    expect(authnRequestXml).to.match(/<ds:Signature\b/);
+    expect(authnRequestXml).to.include('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    expect(authnRequestUrl).to.equal(`${t.idpEntityId}/sso`);
+    expect(page.status, `${page.url}\n${page.text.slice(0, 800)}`).to.equal(200);
+    const got = shown(page);
+    expect(got, JSON.stringify(got, null, 1)).to.deep.include({ REMOTE_USER: t.user.loginId, email: t.user.loginId });
+  });
+
+  it('the same request with one byte of its signed content changed is refused on Gatehouse’s error page, and no login starts', async () => {
+    const browser = new Browser();
+    const atSp = await browser.follow(await browser.get(sp!.protectedUrl), { until: (u) => u.startsWith(gh.baseUrl) });
+    const form = parseForm(atSp.text, atSp.url);
+    const xml = Buffer.from(form.fields.SAMLRequest!, 'base64').toString('utf8');
+    // Move IssueInstant by one second: still fresh, still schema-valid, no longer what shibd signed.
+    const tampered = xml.replace(
+      /IssueInstant="([^"]*?)(\d)(Z|\.\d+Z)"/,
+      (_m, head: string, digit: string, tail: string) => `IssueInstant="${head}${(Number(digit) + 1) % 10}${tail}"`,
+    );
+    expect(tampered).not.to.equal(xml);
+    const res = await browser.submit(form, atSp.url, { SAMLRequest: Buffer.from(tampered, 'utf8').toString('base64') });
+    expect(res.status).to.equal(400);
+    expect(res.location).to.equal(null);
+    expect(browser.history.some((h) => h.includes('/login?interaction='))).to.equal(false);
+    // Refused for its signature, and audited on the application.
+    const audit = await HistoryEvent.findOne({ accountId: t.accountId, action: 'SAML/rejectRequest' }).sort({ _id: -1 }).lean();
+    expect(audit?.errorCode).to.equal('badSignature');
   });
 });
