@@ -4,7 +4,9 @@
  * AuthnRequest's ACS resolved against the SP's registered endpoints only (security-bar §2
  * "ACS URL / RelayState open redirect", SAML Profiles errata §4.1.4.1; case 1).
  */
+import type { ChangeStamps } from '../../iam/change-stamps.js';
 import { Application, samlProtocolKey, type StoredApplication } from '../../sso/applications/application.model.js';
+import { tenantScope } from '../../sso/tenant/tenant-context.js';
 import { SamlRejection } from './rejection.js';
 
 export type SamlSettings = NonNullable<StoredApplication['saml']>;
@@ -17,10 +19,31 @@ export function spRef(app: Pick<SamlApplication, 'applicationId' | 'saml'>): { a
   return { applicationId: app.applicationId, entityId: app.saml.entityId };
 }
 
-/** The registered SAML application whose entity ID is `issuer`, or a rejection. */
-export async function findServiceProvider(tenantId: string, issuer: string | null): Promise<SamlApplication> {
-  if (!issuer || issuer.length > 1024) throw new SamlRejection('unknownSp', 'no Issuer');
+/**
+ * SP lookups per process, tagged with the tenant's change stamp: every application change bumps
+ * it (application.service.ts), so a process sees its own changes at once and other processes'
+ * within one stamp poll (ARCHITECTURE.md "Storage": hot-path caches with explicit invalidation).
+ */
+const SP_CACHE_MAX = 2000;
+const spCache = new Map<string, { stamp: number; app: StoredApplication | null }>();
+
+async function lookupApplication(tenantId: string, issuer: string, stamps: ChangeStamps | undefined): Promise<StoredApplication | null> {
+  const stamp = stamps ? await stamps.current(tenantScope(tenantId)) : undefined;
+  const key = `${tenantId}|${issuer}`;
+  const hit = spCache.get(key);
+  if (stamp !== undefined && hit && hit.stamp === stamp) return hit.app;
   const app = await Application.findOne({ tenantId, protocolKey: samlProtocolKey(issuer) }).lean<StoredApplication>();
+  if (stamp !== undefined) {
+    if (spCache.size >= SP_CACHE_MAX && !spCache.has(key)) spCache.delete(spCache.keys().next().value as string);
+    spCache.set(key, { stamp, app });
+  }
+  return app;
+}
+
+/** The registered SAML application whose entity ID is `issuer`, or a rejection. */
+export async function findServiceProvider(tenantId: string, issuer: string | null, stamps?: ChangeStamps): Promise<SamlApplication> {
+  if (!issuer || issuer.length > 1024) throw new SamlRejection('unknownSp', 'no Issuer');
+  const app = await lookupApplication(tenantId, issuer, stamps);
   if (!app || app.protocol !== 'SAML' || !app.saml) throw new SamlRejection('unknownSp', 'Issuer is not a registered SP');
   const sp = app as SamlApplication;
   // Metadata `validUntil` (security-bar §2 "Certificate expiry"): an SP whose metadata expired is

@@ -51,7 +51,7 @@ export async function receiveLogoutMessage(req: Request, res: Response, binding:
   if (!kind) throw new SamlRejection('malformed', 'no SAML message');
   const msg = binding === 'redirect' ? await readRedirectMessage(req, kind) : await readPostMessage(req, kind);
   const issuer = textOf(childElements(msg.root, NS.assertion, 'Issuer')[0]);
-  const sp = await findServiceProvider(tenant.tenantId, issuer);
+  const sp = await findServiceProvider(tenant.tenantId, issuer, deps.stamps);
   try {
     const el = verifiedElement(msg, sp);
     if (textOf(childElements(el, NS.assertion, 'Issuer')[0]) !== sp.saml.entityId) throw new SamlRejection('signatureWrapping', 'Issuer differs in the signed message');

@@ -124,7 +124,7 @@ export async function receiveAuthnRequest(req: Request, res: Response, binding: 
   const msg = binding === 'redirect' ? await readRedirectMessage(req, 'SAMLRequest') : await readPostMessage(req, 'SAMLRequest');
   if (msg.root.namespaceURI !== NS.protocol || msg.root.localName !== 'AuthnRequest') throw new SamlRejection('malformed', 'not an AuthnRequest');
   const issuer = textOf(childElements(msg.root, NS.assertion, 'Issuer')[0]);
-  const sp = await findServiceProvider(tenant.tenantId, issuer);
+  const sp = await findServiceProvider(tenant.tenantId, issuer, deps.stamps);
   try {
     const certs = sp.saml.signingCertificates ?? [];
     const signedRoot = certs.length > 0 || sp.saml.requireSignedRequests ? verifyMessageSignature(msg, certs) : null;
@@ -329,7 +329,24 @@ async function answerWithStatus(res: Response, deps: TenantDeps, tenant: TenantR
   renderAutoPost(res, { tenantId: tenant.tenantId, action: pending.acsUrl, fieldName: 'SAMLResponse', message, relayState: pending.relayState ?? null });
 }
 
+/**
+ * What this process last recorded per (session, SP): a repeat sign-in to the same SP in the same
+ * session under the same NameID and SessionIndex changes nothing single logout reads, so the
+ * write is skipped (a transient NameID is new every time and is always written).
+ */
+const RECORDED_MAX = 10_000;
+const recorded = new Map<string, string>();
+
 async function recordParticipant(tenant: TenantRecord, session: SsoSessionRecord, sp: SamlApplication, nameId: { value: string; format: string }, sessionIndex: string): Promise<void> {
+  const key = `${tenant.tenantId}|${session.sessionId}|${sp.applicationId}`;
+  const value = `${nameId.format}|${nameId.value}|${sessionIndex}`;
+  if (recorded.get(key) === value) return;
+  await writeParticipant(tenant, session, sp, nameId, sessionIndex);
+  if (recorded.size >= RECORDED_MAX && !recorded.has(key)) recorded.delete(recorded.keys().next().value as string);
+  recorded.set(key, value);
+}
+
+async function writeParticipant(tenant: TenantRecord, session: SsoSessionRecord, sp: SamlApplication, nameId: { value: string; format: string }, sessionIndex: string): Promise<void> {
   const now = new Date();
   const write = () =>
     SamlSessionParticipant.updateOne(

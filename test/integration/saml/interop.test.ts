@@ -3,6 +3,7 @@
  * - key rollover: the SP reads the IdP metadata (`/tenants/{t}/saml/idp/metadata`) while the next
  *   certificate is published, the admin activates it, and the SP that refreshed its metadata
  *   verifies the Response signed by the new key, while an SP that never refreshed refuses it;
+ * - an application changed through the admin API is seen at once by the cached SP lookup;
  * - the role attribute `roleNrn,idpEntityId` per active assignment (suspended and unprovisioned
  *   ones left out), as consoles consuming AWS-style role attributes read it.
  */
@@ -72,6 +73,22 @@ describe('SAML IdP interop: key rollover through metadata, role attribute', func
     let refused = false;
     await staleSp.validatePostResponseAsync({ SAMLResponse: readAutoPost(r3).fields.SAMLResponse! }).catch(() => (refused = true));
     expect(refused).to.equal(true);
+  });
+
+  it('an application change through the admin API reaches the cached SP at the next request (tenant change stamp)', async function () {
+    const idpCert = await tenantCertificate(t);
+    const sp = await seedSamlApp(t, 'cachedsp');
+    const { cookie } = await sessionCookie(t, userId);
+    const unsigned = nodeSamlSp(t, sp, idpCert);
+    const first = await agentFor(app).get(pathOf(await unsigned.getAuthorizeUrlAsync('', undefined, {}))).set('Cookie', cookie);
+    expect(readAutoPost(first).action).to.equal(sp.acs);
+    const changed = await root.call('put', `/api/v1/sso/applications/${sp.applicationId}`, { saml: { requireSignedRequests: true, signingCertificates: [sp.signing.certificatePem] } });
+    expect(changed.status, JSON.stringify(changed.body)).to.equal(200);
+    const refused = await agentFor(app).get(pathOf(await unsigned.getAuthorizeUrlAsync('', undefined, {}))).set('Cookie', cookie);
+    expect(refused.status).to.equal(400);
+    const signed = nodeSamlSp(t, sp, idpCert, { privateKey: sp.signing.privateKeyPem });
+    const ok = await agentFor(app).get(pathOf(await signed.getAuthorizeUrlAsync('', undefined, {}))).set('Cookie', cookie);
+    expect(readAutoPost(ok).action).to.equal(sp.acs);
   });
 
   it('role attribute: one `roleNrn,idpEntityId` value per active, provisioned assignment of the user', async function () {
