@@ -183,6 +183,8 @@ describe('SAML XML hardening', () => {
 
     it('accepts a valid AuthnRequest and refuses one the schema forbids', async () => {
       await validateSamlSchema(AUTHN_REQUEST, 'protocol');
+      // The root's namespace is read from the DOM: a `>` in an attribute before xmlns changes nothing.
+      await validateSamlSchema(AUTHN_REQUEST.replace('<samlp:AuthnRequest ', '<samlp:AuthnRequest ProviderName="a>b" '), 'protocol');
       const noVersion = AUTHN_REQUEST.replace(' Version="2.0"', '');
       expect(await asyncRefusal(validateSamlSchema(noVersion, 'protocol'))).to.match(/Version/);
       const stray = AUTHN_REQUEST.replace('<samlp:NameIDPolicy', '<evil/><samlp:NameIDPolicy');
