@@ -59,9 +59,17 @@ export async function loadClaimUser(tenantId: string, userId: string): Promise<C
   return { userId: u.userId, loginId: u.loginId, groupIds: u.groupIds ?? [], userProfile: (u.userProfile ?? {}) as Record<string, unknown> };
 }
 
-function profileValue(user: ClaimUser, field: string): string {
+/**
+ * A profile field's value as released. `displayName` is derived (SSO users store first and last
+ * names only): "first last", as Keycloak's full name and Ncloud's user name read.
+ */
+export function profileValue(user: ClaimUser, field: string): string {
   if (field === 'loginId') return user.loginId;
   if (field === 'userId') return user.userId;
+  if (field === 'displayName') {
+    const part = (k: string) => (typeof user.userProfile[k] === 'string' ? (user.userProfile[k] as string).trim() : '');
+    return [part('firstName'), part('lastName')].filter((x) => x !== '').join(' ');
+  }
   const v = user.userProfile[field];
   if (typeof v === 'string') return v;
   if (typeof v === 'boolean' || typeof v === 'number') return String(v);
