@@ -15,12 +15,13 @@
  * The result says who signed in, when (`authTime`) and how (`amr`, `acr`), so OIDC can honour
  * `prompt=login`/`max_age`/`acr_values` and SAML `ForceAuthn`/`RequestedAuthnContext`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Config } from '../config.js';
 import type { Keyring } from '../db/encryption.js';
 import { clientIp } from '../http/client-ip.js';
 import { AppError } from '../shared/errors.js';
+import { hashToken } from '../shared/tokens.js';
 import type { Logger } from '../shared/logger.js';
 import { LoginInteraction, LOGIN_INTERACTION_TTL_MS, type LoginInteractionDoc } from './login-interaction.model.js';
 import {
@@ -76,10 +77,6 @@ export function loginBindingCookieName(config: Pick<Config, 'baseUrl'>, tenantId
   return config.baseUrl.startsWith('https:') ? `__Host-${base}` : base;
 }
 
-function hash(v: string): string {
-  return createHash('sha256').update(v).digest('base64url');
-}
-
 const RETURN_TO = /^\/tenants\/[A-Za-z0-9-]{1,64}\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/;
 
 /** A return path is a same-origin path under /tenants/ with no `//`, backslash or dot segments. */
@@ -117,7 +114,7 @@ export async function beginLogin(req: Request, res: Response, input: BeginLoginI
     accountId: input.tenant.accountId,
     tenantId: input.tenant.tenantId,
     interactionId,
-    bindingHash: hash(binding),
+    bindingHash: hashToken(binding),
     csrfToken: randomBytes(32).toString('base64url'),
     returnTo: input.returnTo,
     client: input.client,
@@ -142,7 +139,7 @@ export async function findBoundInteraction(req: Request, tenantId: string, inter
   const cookies = (req as Request & { cookies?: Record<string, string> }).cookies ?? {};
   const binding = cookies[loginBindingCookieName(config, tenantId)];
   if (!binding) return null;
-  return LoginInteraction.findOne({ tenantId, interactionId, bindingHash: hash(binding) }).lean<LoginInteractionDoc>();
+  return LoginInteraction.findOne({ tenantId, interactionId, bindingHash: hashToken(binding) }).lean<LoginInteractionDoc>();
 }
 
 /**

@@ -15,7 +15,8 @@
  * - The token never reaches a log line: the request logger logs paths without queries
  *   (src/http/request-context.ts) and nothing here logs it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashToken } from '../shared/tokens.js';
 import type { Config } from '../config.js';
 import type { Notifier } from '../notifications/notifier.js';
 import { AppError, isDuplicateKeyError } from '../shared/errors.js';
@@ -27,10 +28,6 @@ import { PasswordReset, PASSWORD_RESET_TTL_MS } from './password-reset.model.js'
 import { endUserSsoSessions } from './sso-session.js';
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
-
-export function hashResetToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
 
 /** The link a user receives. The tenant id (not the alias) keeps the link valid across alias renames. */
 export function passwordResetLink(config: Pick<Config, 'baseUrl'>, tenantId: string, token: string): string {
@@ -64,7 +61,7 @@ export async function issuePasswordReset(
   if (!user) throw new AppError('NOT_FOUND', `user ${userId} does not exist`);
 
   const token = randomBytes(32).toString('base64url');
-  const tokenHash = hashResetToken(token);
+  const tokenHash = hashToken(token);
   const now = new Date();
   const expiresAt = new Date(now.getTime() + PASSWORD_RESET_TTL_MS);
   // One document per user: the new token replaces any pending one in a single upsert. Expired
@@ -122,7 +119,7 @@ export interface PendingPasswordReset {
 /** The unused, unexpired link a token names in this tenant, if its user's credentials are unchanged since. */
 export async function findPendingPasswordReset(tenantId: string, token: string | undefined): Promise<PendingPasswordReset | null> {
   if (!token || !TOKEN_RE.test(token)) return null;
-  const reset = await PasswordReset.findOne({ tenantId, tokenHash: hashResetToken(token), usedAt: null }).lean();
+  const reset = await PasswordReset.findOne({ tenantId, tokenHash: hashToken(token), usedAt: null }).lean();
   if (!reset) return null;
   const user = await SsoUser.findOne({ tenantId, userId: reset.userId }).select('userId loginId userProfile credentialGeneration').lean();
   if (!user || user.credentialGeneration !== reset.credentialGeneration) return null;
@@ -158,7 +155,7 @@ export async function completePasswordReset(tenantId: string, token: string, new
   const passwordHash = await hashUserPassword(newPassword);
   const now = new Date();
   const consumed = await PasswordReset.findOneAndUpdate(
-    { tenantId, _id: pending.resetId, tokenHash: hashResetToken(token), usedAt: null },
+    { tenantId, _id: pending.resetId, tokenHash: hashToken(token), usedAt: null },
     { $set: { usedAt: now } },
     { returnDocument: 'after' },
   ).lean();

@@ -16,7 +16,6 @@
  * - Pages: eta with auto-escaping, no inline script or style (security-headers.ts), labels and
  *   `aria-describedby` error text, no JavaScript needed, ko/en/ja (src/http/i18n.ts), no-store.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
@@ -27,6 +26,7 @@ import { LANGUAGES, LANGUAGE_NAMES, pickLanguage, rememberLanguage, translator, 
 import type { TenantDeps } from '../http/tenant-routes.js';
 import { tenantOf } from '../http/tenant-routes.js';
 import { AppError } from '../shared/errors.js';
+import { sameSecret } from '../shared/tokens.js';
 import { readLoginSettings, type LoginSettings } from '../sso/tenant/login-settings.js';
 import type { TenantRecord } from '../sso/tenant/tenant-context.js';
 import { SsoUser } from '../sso/users/user.model.js';
@@ -72,14 +72,6 @@ function field(req: Request, name: string): string {
 function queryString(req: Request, name: string): string {
   const v = req.query[name];
   return typeof v === 'string' ? v : '';
-}
-
-function sameToken(a: string, b: string | null | undefined): boolean {
-  if (!b || !a) return false;
-  // Hashes make both sides one length, so timingSafeEqual compares without leaking where they differ.
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }
 
 /** False when the browser says the POST comes from another site (checked only when it says so). */
@@ -193,7 +185,7 @@ export function authRouter(deps: TenantDeps): Router {
     if (!fromOwnOrigin(req, baseOrigin)) return undefined;
     const id = field(req, 'interaction');
     const it = id ? ((await findBoundInteraction(req, tenantOf(res).tenantId, id, deps.config)) as LoginInteractionRecord | null) : null;
-    if (!it || !sameToken(field(req, CSRF_FIELD), it.csrfToken)) {
+    if (!it || !sameSecret(field(req, CSRF_FIELD), it.csrfToken)) {
       req.log.warn({ interaction: Boolean(it) }, 'sign-in form refused: foreign origin, no bound interaction, or bad CSRF token');
       return undefined;
     }
@@ -434,7 +426,7 @@ export function authRouter(deps: TenantDeps): Router {
     const tenant = tenantOf(res);
     const session = await currentSsoSession(req, tenant.tenantId, deps.config);
     if (session) {
-      if (!fromOwnOrigin(req, baseOrigin) || !sameToken(field(req, CSRF_FIELD), ssoSessionCsrfToken(session))) {
+      if (!fromOwnOrigin(req, baseOrigin) || !sameSecret(field(req, CSRF_FIELD), ssoSessionCsrfToken(session))) {
         req.log.warn('sign-out refused: foreign origin or bad CSRF token');
         refused(req, res);
         return;

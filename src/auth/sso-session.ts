@@ -18,6 +18,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { CookieOptions } from 'express';
 import type { Config } from '../config.js';
 import type { Logger } from '../shared/logger.js';
+import { hashToken } from '../shared/tokens.js';
 import { SsoUser } from '../sso/users/user.model.js';
 import { SsoUserSession, type SsoUserSessionDoc } from '../sso/users/user-session.model.js';
 
@@ -43,10 +44,6 @@ export interface NewSsoSession {
   userAgent?: string | undefined;
 }
 
-export function hashSessionToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
-
 /** The session cookie of one tenant. Tenant ids are UUIDs, valid in a cookie name. */
 export function ssoSessionCookieName(config: Pick<Config, 'baseUrl'>, tenantId: string): string {
   const base = `gh_sso_${tenantId}`;
@@ -67,7 +64,7 @@ export async function createSsoSession(input: NewSsoSession): Promise<{ token: s
     tenantId: input.tenantId,
     userId: input.userId,
     sessionId: randomUUID(),
-    tokenHash: hashSessionToken(token),
+    tokenHash: hashToken(token),
     clientIp: input.clientIp,
     userAgent: input.userAgent?.slice(0, 256) ?? null,
     credentialGeneration: input.credentialGeneration,
@@ -96,7 +93,7 @@ export async function stepUpSsoSession(
   const now = new Date();
   const session = await SsoUserSession.findOneAndUpdate(
     { tenantId: s.tenantId, sessionId: s.sessionId, tokenHash: s.tokenHash },
-    { $set: { tokenHash: hashSessionToken(token), authTime: now, amr: auth.amr, acr: auth.acr, lastSeenAt: now } },
+    { $set: { tokenHash: hashToken(token), authTime: now, amr: auth.amr, acr: auth.acr, lastSeenAt: now } },
     { returnDocument: 'after' },
   ).lean<SsoSessionRecord>();
   return session ? { token, session } : undefined;
@@ -109,7 +106,7 @@ export async function stepUpSsoSession(
  */
 export async function findSsoSession(tenantId: string, token: string | undefined): Promise<SsoSessionRecord | null> {
   if (!token || !TOKEN_RE.test(token)) return null;
-  const s = await SsoUserSession.findOne({ tenantId, tokenHash: hashSessionToken(token) }).lean<SsoSessionRecord>();
+  const s = await SsoUserSession.findOne({ tenantId, tokenHash: hashToken(token) }).lean<SsoSessionRecord>();
   if (!s || s.absoluteExpiresAt.getTime() <= Date.now()) return null;
   const user = await SsoUser.findOne({ tenantId, userId: s.userId }).select('status credentialGeneration').lean();
   if (!user || user.status !== 'ACTIVATED' || user.credentialGeneration !== s.credentialGeneration) return null;

@@ -9,9 +9,9 @@
  * checks, and every portal form shares it. It changes with the session token (sign-in, step-up),
  * so a form rendered before a re-authentication is refused after it. Field name `_csrf`.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Config } from '../config.js';
+import { sameSecret } from '../shared/tokens.js';
 import { ssoSessionCsrfToken, type SsoSessionRecord } from '../auth/sso-session.js';
 import { CSRF_FIELD, comesFromOwnOrigin } from '../console/csrf.js';
 
@@ -26,8 +26,5 @@ export function portalCsrfToken(session: Pick<SsoSessionRecord, 'tokenHash'>): s
 export function verifyPortalCsrf(req: Request, session: Pick<SsoSessionRecord, 'tokenHash'>, config: Pick<Config, 'baseUrl'>): 'ok' | 'foreignOrigin' | 'badToken' {
   if (!comesFromOwnOrigin(req, new URL(config.baseUrl).origin)) return 'foreignOrigin';
   const sent = (req.body as Record<string, unknown> | undefined)?.[PORTAL_CSRF_FIELD];
-  if (typeof sent !== 'string' || sent.length === 0) return 'badToken';
-  const expected = Buffer.from(portalCsrfToken(session));
-  const given = Buffer.from(sent);
-  return given.length === expected.length && timingSafeEqual(given, expected) ? 'ok' : 'badToken';
+  return typeof sent === 'string' && sameSecret(sent, portalCsrfToken(session)) ? 'ok' : 'badToken';
 }

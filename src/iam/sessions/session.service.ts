@@ -3,16 +3,15 @@
  * 3.2.1), looked up by the token's hash, moved forward on use (idle expiry), ended at logout,
  * and ended in bulk when a sub account is suspended or its password is reset.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashToken } from '../../shared/tokens.js';
 import { ConsoleSession, type ConsoleSessionDoc } from './console-session.model.js';
 
 export const ABSOLUTE_SESSION_SEC = 12 * 3600;
 /** Idle expiry is refreshed at most this often, to keep reads from turning into writes. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
+export { hashToken };
 
 export interface NewSession {
   accountId: number;

@@ -8,7 +8,8 @@
  * at every step-up, which replaces the token), and cannot be computed by another site. The
  * portal puts it in a hidden `csrf` field of `POST /tenants/{t}/saml/idp/init/{applicationId}`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecret } from '../../shared/tokens.js';
 import type { SsoSessionRecord } from '../../auth/sso-session.js';
 import type { Keyring } from '../../db/encryption.js';
 import { mayUseApplication } from '../../sso/applications/application-access.js';
@@ -53,7 +54,5 @@ export async function samlLaunchToken(tenantId: string, session: Pick<SsoSession
 
 export async function verifySamlLaunchToken(tenantId: string, session: Pick<SsoSessionRecord, 'sessionId' | 'tokenHash'>, token: unknown, keyring: Keyring): Promise<boolean> {
   if (typeof token !== 'string' || token.length !== 43) return false;
-  const expected = Buffer.from(await samlLaunchToken(tenantId, session, keyring));
-  const given = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return sameSecret(token, await samlLaunchToken(tenantId, session, keyring));
 }

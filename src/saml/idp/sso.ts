@@ -14,7 +14,8 @@
  * request is stored and the browser sent (303) to the resume URL, a top-level GET that does carry
  * the session cookie. The Redirect binding (a top-level GET already) continues at once.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashToken } from '../../shared/tokens.js';
 import type { Request, Response } from 'express';
 import type { Config } from '../../config.js';
 import { beginLogin, currentSsoSession, sessionSatisfies, takeLoginResult, type LoginRequirements } from '../../auth/login.js';
@@ -48,7 +49,6 @@ export function samlBindingCookieName(config: Pick<Config, 'baseUrl'>, tenantId:
   return config.baseUrl.startsWith('https:') ? `__Host-${base}` : base;
 }
 
-const hashToken = (v: string) => createHash('sha256').update(v).digest('base64url');
 
 function cookiesOf(req: Request): Record<string, string> {
   return (req as Request & { cookies?: Record<string, string> }).cookies ?? {};

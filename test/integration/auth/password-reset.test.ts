@@ -15,7 +15,7 @@ import request from 'supertest';
 import { createApp } from '../../../src/app.js';
 import { verifyUserPassword } from '../../../src/auth/password-policy.js';
 import { PasswordReset } from '../../../src/auth/password-reset.model.js';
-import { hashResetToken } from '../../../src/auth/password-reset.service.js';
+import { hashToken } from '../../../src/shared/tokens.js';
 import { createSsoSession, findSsoSession } from '../../../src/auth/sso-session.js';
 import { readOutbox, type Notifier } from '../../../src/notifications/notifier.js';
 import { HistoryEvent } from '../../../src/resources/history/history-event.model.js';
@@ -167,7 +167,7 @@ describe('passwords: admin-set initial passwords and one-time reset links', func
       const token = await issueLink(user.userId, 'reset1.mail@example.com');
 
       const record = await PasswordReset.findOne({ tenantId, userId: user.userId }).lean();
-      expect(record?.tokenHash).to.equal(hashResetToken(token));
+      expect(record?.tokenHash).to.equal(hashToken(token));
       expect(JSON.stringify(record)).not.to.include(token);
       const ttl = record!.expiresAt.getTime() - record!.createdAt.getTime();
       expect(ttl).to.be.within(3599_000, 3601_000);

@@ -9,7 +9,8 @@ import { expect } from 'chai';
 import { ssoUserThrottleKey, userThrottleRule } from '../../../src/auth/login-flow.service.js';
 import { LoginInteraction } from '../../../src/auth/login-interaction.model.js';
 import { isSafeReturnTo } from '../../../src/auth/login.js';
-import { findSsoSession, hashSessionToken, onSsoSessionEnd, type EndedSsoSession } from '../../../src/auth/sso-session.js';
+import { findSsoSession, onSsoSessionEnd, type EndedSsoSession } from '../../../src/auth/sso-session.js';
+import { hashToken } from '../../../src/shared/tokens.js';
 import { isThrottled, recordFailure } from '../../../src/iam/auth/login-throttle.js';
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
 import { SsoUser } from '../../../src/sso/users/user.model.js';
@@ -53,7 +54,7 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       expect(r.cookieName).to.equal(`gh_sso_${t.tenantId}`);
       const sessions = await SsoUserSession.find({ tenantId: t.tenantId, userId: u.userId }).lean();
       expect(sessions).to.have.length(1);
-      expect(sessions[0]).to.include({ acr: 'pwd', tokenHash: hashSessionToken(r.token), clientIp: '127.0.0.1' });
+      expect(sessions[0]).to.include({ acr: 'pwd', tokenHash: hashToken(r.token), clientIp: '127.0.0.1' });
       expect(sessions[0]?.amr).to.deep.equal(['pwd']);
       expect((await storedUser(t, u.userId)).lastLoginAt).to.be.instanceOf(Date);
       // A second visit of the login page with a live session goes straight to the portal.
@@ -232,7 +233,7 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const r = await signIn(agentOf(proxied), t.alias, u.loginId, PASSWORD, {
         headers: { 'X-Forwarded-For': '198.51.100.9, 203.0.113.5' },
       });
-      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(r.token) })
+      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashToken(r.token) })
         .orFail()
         .lean();
       expect(s.clientIp).to.equal('203.0.113.5');
@@ -321,7 +322,7 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const probe = withProtocolProbe(app, config);
       const agent = agentOf(probe);
       const first = await signIn(agent, t.alias, u.loginId, PASSWORD);
-      const before = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(first.token) })
+      const before = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashToken(first.token) })
         .orFail()
         .lean();
       const start = await agent.get(`/probe/${t.tenantId}/start?force=1`).expect(303);
@@ -358,7 +359,7 @@ describe('SSO sign-in: password, refusals and sessions', function () {
       const u = await makeUser(t);
       const agent = agentOf(app);
       const r = await signIn(agent, t.alias, u.loginId, PASSWORD);
-      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashSessionToken(r.token) })
+      const s = await SsoUserSession.findOne({ tenantId: t.tenantId, tokenHash: hashToken(r.token) })
         .orFail()
         .lean();
       expect(s.idleTimeoutSec).to.equal(600);
