@@ -35,49 +35,12 @@ import { ChangeStamps } from '../src/iam/change-stamps.js';
 import { Application, applicationSecretContext, oidcProtocolKey } from '../src/sso/applications/application.model.js';
 import { Tenant } from '../src/sso/tenant/tenant.model.js';
 import { SsoUser } from '../src/sso/users/user.model.js';
+import { measure, option, perCore, perSec, type Measured } from './measure.js';
 
 const MASTER_KEY = 'a1'.repeat(32);
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const raw = i >= 0 ? process.argv[i + 1] : undefined;
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`${name} needs a positive number`);
-    process.exit(2);
-  }
-  return n;
-}
-
 const SECONDS = option('--seconds', 8);
 const CONCURRENCY = option('--concurrency', 8);
-
-interface Measured {
-  count: number;
-  wallSec: number;
-  cpuSec: number;
-}
-
-async function measure(seconds: number, concurrency: number, one: () => Promise<void>): Promise<Measured> {
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  const deadline = Date.now() + seconds * 1000;
-  let count = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < deadline) {
-        await one();
-        count++;
-      }
-    }),
-  );
-  const wallSec = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  return { count, wallSec, cpuSec: (cpu.user + cpu.system) / 1e6 };
-}
-
-const perCore = (m: Measured) => m.count / m.cpuSec;
-const perSec = (m: Measured) => m.count / m.wallSec;
 
 async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

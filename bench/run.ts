@@ -19,7 +19,8 @@ function entryOf(name: string): string | undefined {
 }
 
 const available = readdirSync(dir)
-  .filter((f) => f !== 'run.ts' && !f.startsWith('.'))
+  // measure.ts is the protocol benchmarks' shared helper, not a benchmark.
+  .filter((f) => f !== 'run.ts' && f !== 'measure.ts' && !f.startsWith('.'))
   .map((f) => (statSync(path.join(dir, f)).isDirectory() ? f : f.replace(/\.ts$/, '')))
   .filter((n) => entryOf(n) !== undefined)
   .sort();
