@@ -12,10 +12,12 @@
  *    every cookie and redirect as a browser does them. The password/TOTP step is the login
  *    pipeline's and is not part of this figure (argon2id alone is ~20-50 ms of CPU by design).
  *
- * Per core = completed operations / CPU seconds of this Node process (user + system; the client
- * loop runs in the same process and is included, for both sides of the ratio alike). The database
- * engine's processes are not counted; wall-clock rates are reported beside. With MONGODB_URI set
- * the bench uses that server; otherwise it starts the bundled engine in a temporary directory.
+ * Per core = completed operations / CPU seconds of the server process (user + system): Gatehouse
+ * and the bare provider both run in this process, and the HTTP clients run in a separate load
+ * process (bench/measure.ts `startLoadClient`), whose CPU is reported but charged to neither side.
+ * The database engine's processes are not counted (production runs MongoDB on its own machines);
+ * wall-clock rates are reported beside. With MONGODB_URI set the bench uses that server;
+ * otherwise it starts the bundled engine in a temporary directory.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -35,7 +37,7 @@ import { ChangeStamps } from '../src/iam/change-stamps.js';
 import { Application, applicationSecretContext, oidcProtocolKey } from '../src/sso/applications/application.model.js';
 import { Tenant } from '../src/sso/tenant/tenant.model.js';
 import { SsoUser } from '../src/sso/users/user.model.js';
-import { measure, option, perCore, perSec, type Measured } from './measure.js';
+import { isLoadClient, option, perCore, perSec, serveLoad, startLoadClient, type Measured } from './measure.js';
 
 const MASTER_KEY = 'a1'.repeat(32);
 
@@ -159,6 +161,9 @@ async function main(): Promise<void> {
     }
     await codeLogin(base, tenantId, ssoCookie, clientId, secret, redirectUri);
 
+    const client = await startLoadClient(import.meta.url);
+    const cc = { tokenUrl: gatehouseToken, clientId, secret };
+    const ccBare = { tokenUrl: bareToken, clientId, secret };
     console.log(`measuring: ${SECONDS} s per round, ${CONCURRENCY} concurrent requests, two alternating rounds…`);
     const g: Measured = { count: 0, wallSec: 0, cpuSec: 0 };
     const b: Measured = { count: 0, wallSec: 0, cpuSec: 0 };
@@ -168,17 +173,18 @@ async function main(): Promise<void> {
       into.cpuSec += m.cpuSec;
     };
     for (let round = 0; round < 2; round++) {
-      const mg = await measure(SECONDS, CONCURRENCY, () => clientCredentials(gatehouseToken, clientId, secret));
-      const mb = await measure(SECONDS, CONCURRENCY, () => clientCredentials(bareToken, clientId, secret));
+      const mg = await client.run('clientCredentials', cc, SECONDS, CONCURRENCY, `oidc-cc-gatehouse-${round + 1}`);
+      const mb = await client.run('clientCredentials', ccBare, SECONDS, CONCURRENCY, `oidc-cc-bare-${round + 1}`);
       add(g, mg);
       add(b, mb);
       console.log(`  round ${round + 1}/2: Gatehouse ${perCore(mg).toFixed(0)}/s/core, in-memory ${perCore(mb).toFixed(0)}/s/core`);
     }
-    const logins = await measure(SECONDS, Math.max(1, Math.floor(CONCURRENCY / 2)), () => codeLogin(base, tenantId, ssoCookie, clientId, secret, redirectUri));
+    const logins = await client.run('codeLogin', { base, tenantId, ssoCookie, clientId, secret, redirectUri }, SECONDS, Math.max(1, Math.floor(CONCURRENCY / 2)), 'oidc-code-login');
+    client.close();
 
     const ratio = perCore(g) / perCore(b);
     console.log('');
-    console.log(`client credentials, Gatehouse (MongoDB adapter, whole app): ${g.count} grants, ${perCore(g).toFixed(0)} /s per core (Node CPU), ${perSec(g).toFixed(0)} /s wall-clock`);
+    console.log(`client credentials, Gatehouse (MongoDB adapter, whole app): ${g.count} grants, ${perCore(g).toFixed(0)} /s per core (server CPU), ${perSec(g).toFixed(0)} /s wall-clock`);
     console.log(`client credentials, oidc-provider in-memory adapter:        ${b.count} grants, ${perCore(b).toFixed(0)} /s per core, ${perSec(b).toFixed(0)} /s wall-clock`);
     console.log(`ratio Gatehouse / in-memory: ${(ratio * 100).toFixed(0)}%  (targets: ≥ 1,000/s/core ${perCore(g) >= 1000 ? 'met' : 'NOT met'}; ≥ 30% of in-memory ${ratio >= 0.3 ? 'met' : 'NOT met'})`);
     console.log(`authorization-code logins (live session, 3 redirects + token exchange): ${logins.count} logins, ${perCore(logins).toFixed(0)} /s per core, ${perSec(logins).toFixed(0)} /s wall-clock`);
@@ -197,7 +203,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (isLoadClient()) {
+  void serveLoad({
+    clientCredentials: (p: { tokenUrl: string; clientId: string; secret: string }) => () => clientCredentials(p.tokenUrl, p.clientId, p.secret),
+    codeLogin: (p: { base: string; tenantId: string; ssoCookie: string; clientId: string; secret: string; redirectUri: string }) => () => codeLogin(p.base, p.tenantId, p.ssoCookie, p.clientId, p.secret, p.redirectUri),
+  });
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
