@@ -181,6 +181,8 @@ export async function deleteTenant(accountId: number, deps: TenantDeps): Promise
     throw noTenant();
   }
   const { tenantId } = marked;
+  // Caches keyed by the tenant's stamp (the /tenants/{t} resolver) stop serving it while it is marked.
+  await deps.stamps.bump(tenantScope(tenantId));
   let deleted = false;
   try {
     const left = await remainingTenantContents(tenantId);
@@ -194,8 +196,8 @@ export async function deleteTenant(accountId: number, deps: TenantDeps): Promise
     if (!deleted) throw noTenant();
   } finally {
     if (!deleted) await Tenant.updateOne({ accountId, tenantId, deletingSince: now }, { $set: { deletingSince: null }, $inc: { revision: 1 } });
+    await deps.stamps.bump(tenantScope(tenantId));
   }
-  await deps.stamps.bump(tenantScope(tenantId));
   // The tenant's SAML signing certificates belong to it alone and never block its delete.
   await deleteTenantCertificates(tenantId);
 }

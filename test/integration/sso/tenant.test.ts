@@ -580,6 +580,30 @@ describe('SSO API: tenant', function () {
     });
   });
 
+  describe("end-user routes (/tenants/{t}, resolved through a cache under the tenant's change stamp)", () => {
+    const discovery = (ref: string) => request(app).get(`/tenants/${ref}/.well-known/openid-configuration`);
+
+    it('follow an alias change at the next request: the new alias answers, the old one is 404', async () => {
+      const { memberNo, root, tenant } = await accountWithTenant();
+      // Both references are cached by these first requests.
+      expect((await discovery(tenant.tenantAlias).expect(200)).body.issuer).to.match(new RegExp(`/tenants/${tenant.tenantId}$`));
+      await discovery(tenant.tenantId).expect(200);
+      await root.call('put', `${BASE}/tenant`, { tenantAlias: `moved-${memberNo}` }).expect(200);
+      await discovery(tenant.tenantAlias).expect(404);
+      expect((await discovery(`moved-${memberNo}`).expect(200)).body.issuer).to.match(new RegExp(`/tenants/${tenant.tenantId}$`));
+      await discovery(tenant.tenantId).expect(200);
+    });
+
+    it('stop answering for a deleted tenant at the next request, by id and by alias', async () => {
+      const { root, tenant } = await accountWithTenant();
+      await discovery(tenant.tenantAlias).expect(200);
+      await discovery(tenant.tenantId).expect(200);
+      await root.call('delete', `${BASE}/tenant`).expect(204);
+      await discovery(tenant.tenantAlias).expect(404);
+      await discovery(tenant.tenantId).expect(404);
+    });
+  });
+
   describe('authorization by policy', () => {
     interface Case {
       method: Method;
