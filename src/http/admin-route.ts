@@ -218,6 +218,8 @@ function runRoute(spec: AdminRouteSpec, deps: AdminDeps): RequestHandler {
         );
       }
       const status = spec.status ?? 200;
+      // A handler that wrote a non-JSON answer itself (the SP metadata XML) has already responded.
+      if (res.headersSent) return;
       if (status === 204 || result === undefined) res.status(204).end();
       else res.status(status).json(result);
     })().catch(next);

@@ -7,6 +7,7 @@ import { applicationRoutes } from './applications/application.routes.js';
 import { assignmentRoutes } from './assignments/assignment.routes.js';
 import { certificateRoutes } from './certificates/certificate.routes.js';
 import { oidcKeyRoutes } from '../oidc/keys/keys.routes.js';
+import { externalIdpRoutes } from '../federation/external-idp.routes.js';
 import { ssoGroupRoutes } from './groups/group.routes.js';
 import { consentRoutes } from './consents/consent.routes.js';
 import { ipAclRoutes } from './ip-acls/ip-acl.routes.js';
@@ -27,4 +28,5 @@ export const ssoApiRoutes: AdminRouteSpec[] = [
   ...consentRoutes,
   ...certificateRoutes,
   ...oidcKeyRoutes,
+  ...externalIdpRoutes,
 ];

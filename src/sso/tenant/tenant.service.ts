@@ -24,6 +24,7 @@ import { applyLoginSettings, readLoginSettings, type LoginSettings, type UpdateL
 import { findTenantOfAccount, NO_TENANT_ID, ssoNrn, TENANT_DELETE_LOCK_MS, tenantScope, type TenantRecord } from './tenant-context.js';
 import { remainingTenantContents } from './tenant-dependents.js';
 import { deleteTenantCertificates } from '../certificates/certificate.service.js';
+import { deleteTenantExternalIdp } from '../../federation/external-idp.service.js';
 import { Tenant } from './tenant.model.js';
 import type { CreateTenantInput, MemberLoginPolicy, PolicyListQuery, UpdateTenantInput } from './tenant.schemas.js';
 
@@ -198,8 +199,9 @@ export async function deleteTenant(accountId: number, deps: TenantDeps): Promise
     if (!deleted) await Tenant.updateOne({ accountId, tenantId, deletingSince: now }, { $set: { deletingSince: null }, $inc: { revision: 1 } });
     await deps.stamps.bump(tenantScope(tenantId));
   }
-  // The tenant's SAML signing certificates belong to it alone and never block its delete.
+  // The tenant's SAML signing certificates and its external IdP belong to it alone and never block its delete.
   await deleteTenantCertificates(tenantId);
+  await deleteTenantExternalIdp(tenantId);
 }
 
 /**

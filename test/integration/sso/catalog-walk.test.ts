@@ -20,12 +20,6 @@ import { useTestDatabase } from '../../helpers/db.js';
 const NOT_YET_ROUTED = new Set(
   [
     'view/accessApplication',
-    'change/manageExternalIDP',
-    'view/getServiceProviderDataDetail',
-    'Change/addIdPCertificate',
-    'view/getIdPCertificateDetail',
-    'Change/deleteIdPCertificate',
-    'Change/manageIdPNotificationSetting',
   ].map((a) => `sso:${a}`.toLowerCase()),
 );
 
