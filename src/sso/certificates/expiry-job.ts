@@ -16,6 +16,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Notifier } from '../../notifications/notifier.js';
 import { isDuplicateKeyError } from '../../shared/errors.js';
 import { Tenant } from '../tenant/tenant.model.js';
+import { runIdpCertificateExpiry } from '../../federation/idp-certificate-expiry.js';
 import { SamlCertificate, SamlCertificateNotice, SamlCertificateState, type StoredCertificate } from './certificate.model.js';
 import { orderCertificates, readNotificationSetting } from './certificate.service.js';
 
@@ -99,6 +100,10 @@ export async function runCertificateExpiryJob(deps: ExpiryJobDeps, now: Date = n
       deps.logger.info({ tenantId, certificateId: cert.certificateId, leadDays: reached[0], recipients: setting.recipients.length }, 'certificate expiry notice sent');
     }
   }
+  // External IdP certificates, to the IdP's own recipients (src/federation/idp-certificate-expiry.ts).
+  const idp = await runIdpCertificateExpiry(deps, now);
+  result.sent += idp.sent;
+  result.certificates.push(...idp.certificates);
   return result;
 }
 
