@@ -32,6 +32,7 @@ import { passwordSchema } from '../iam/sub-accounts/sub-account.schemas.js';
 import { CSRF_FIELD, consoleCsrf } from './csrf.js';
 import { consoleCookies } from './cookies.js';
 import { applicationConsolePages } from './applications.js';
+import { externalIdpConsolePages } from './external-idp.js';
 import { VIEWS_DIR, renderPage } from './views.js';
 
 /** Login aliases (reference/ncloud-model.md §3): 3-20 lowercase letters and digits. */
@@ -401,6 +402,7 @@ export function consoleRouter(deps: AdminDeps): Router {
   });
 
   router.use(applicationConsolePages(deps));
+  router.use(externalIdpConsolePages(deps));
 
   // ---- fallbacks ---------------------------------------------------------------------------
 

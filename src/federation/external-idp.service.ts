@@ -92,7 +92,7 @@ function certView(c: StoredIdpCertificate): IdpCertificateView {
   };
 }
 
-export function toView(d: ExternalIdpRecord): ExternalIdpView {
+export function toExternalIdpView(d: ExternalIdpRecord): ExternalIdpView {
   return {
     providerId: d.providerId,
     tenantId: d.tenantId,
@@ -163,19 +163,19 @@ export async function createExternalIdp(accountId: number, input: CreateExternal
     throw err;
   }
   await deps.stamps.bump(tenantScope(tenant.tenantId));
-  return toView(created.toObject() as ExternalIdpRecord);
+  return toExternalIdpView(created.toObject() as ExternalIdpRecord);
 }
 
 export async function getExternalIdp(accountId: number): Promise<ExternalIdpView> {
   const { tenantId } = await requireTenant(accountId);
-  return toView(await mustFind(tenantId));
+  return toExternalIdpView(await mustFind(tenantId));
 }
 
 async function setFields(tenantId: string, fields: Record<string, unknown>, deps: ExternalIdpDeps): Promise<ExternalIdpView> {
   const after = await ExternalIdp.findOneAndUpdate({ tenantId }, { $set: fields, $inc: { revision: 1 } }, { returnDocument: 'after' }).lean<ExternalIdpRecord>();
   if (!after) throw noIdp();
   await deps.stamps.bump(tenantScope(tenantId));
-  return toView(after);
+  return toExternalIdpView(after);
 }
 
 /** PUT: replaces every editable setting (what is omitted takes its default). */
