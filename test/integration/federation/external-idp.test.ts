@@ -240,9 +240,16 @@ describe('External IdP admin API', function () {
       );
     }
 
-    it('accepts a hand-written document (control for the hostile ones)', async () => {
-      const res = await parse(idpMetadata({ validUntil: new Date(Date.now() + 86_400_000).toISOString() })).expect(200);
+    it('accepts a hand-written document with a comment and a future validUntil (control for the hostile ones)', async () => {
+      const res = await parse(idpMetadata({ validUntil: new Date(Date.now() + 86_400_000).toISOString() }).replace('<md:IDPSSODescriptor', '<!-- exported by hand --><md:IDPSSODescriptor')).expect(200);
       expect(res.body).to.deep.include({ idpIssuerUrl: 'https://idp.example.org', idpSigninUrl: 'https://idp.example.org/sso', idpSignoutUrl: null });
+    });
+
+    it('refuses a document over 256 KiB before parsing it', async () => {
+      const padded = idpMetadata().replace('<md:IDPSSODescriptor', `<md:Extensions><x:pad xmlns:x="urn:x">${'a'.repeat(300 * 1024)}</x:pad></md:Extensions><md:IDPSSODescriptor`);
+      const res = await parse(padded).expect(400);
+      expect(fieldsOf(res)).to.deep.equal(['body.metadataXml']);
+      expect(messagesOf(res)).to.match(/at most 262144/);
     });
 
     it('refuses hostile metadata: DOCTYPE, javascript: endpoint, expired validUntil, expired certificate, not schema-valid, not an IdP', async () => {
