@@ -18,6 +18,7 @@ import { passwordRouter } from '../auth/password.routes.js';
 import { portalRouter } from '../portal/routes.js';
 import { oidcRouter } from '../oidc/routes.js';
 import { samlRouter } from '../saml/routes.js';
+import { federationRouter } from '../federation/routes.js';
 import { findTenantByRef } from '../sso/tenant/tenant.service.js';
 import { isBeingDeleted, tenantScope, type TenantRecord } from '../sso/tenant/tenant-context.js';
 import type { ChangeStamps } from '../iam/change-stamps.js';
@@ -43,6 +44,7 @@ export function tenantRoutes(deps: TenantDeps): Router {
   inner.use(portalRouter(deps));
   inner.use(oidcRouter(deps));
   inner.use(samlRouter(deps));
+  inner.use(federationRouter(deps));
   return outer;
 }
 
