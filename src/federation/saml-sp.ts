@@ -159,10 +159,10 @@ export async function buildSp(
     idpCert: idp.idpCertificates.map((c) => c.certificatePem),
     idpIssuer: idp.idpIssuerUrl,
     audience: urls.entityId,
+    // The assertion must carry its own valid signature (node-saml checks it even inside a signed
+    // response: security-bar case 14); a signature over the whole response is verified when
+    // present but not required (Okta, Entra ID and Gatehouse sign the assertion by default).
     wantAssertionsSigned: true,
-    // Either a signed assertion or a signed response is accepted: wantAssertionsSigned above
-    // makes node-saml demand a valid signature over the assertion itself, or over the response
-    // that contains it (node-saml checks the assertion when the response is not signed).
     wantAuthnResponseSigned: false,
     signatureAlgorithm: nodeSamlAlgorithm(idp.signRequestAlgorithm),
     digestAlgorithm: nodeSamlAlgorithm(idp.signRequestAlgorithm),
@@ -209,18 +209,26 @@ function childElements(parent: Element, ns: string, local: string): Element[] {
  * `minSignatureBits` is 256 or 512 (the record's `signResponseAlgorithm`).
  */
 export async function inspectResponse(xml: string, expected: { acsUrl: string; minSignatureBits: number }): Promise<void> {
+  let doc: Document;
+  try {
+    doc = parseHardened(xml);
+  } catch (err) {
+    throw new FederationRejection('malformed', err instanceof Error ? err.message : 'not well-formed XML');
+  }
+  const root = doc.documentElement;
+  if (root.namespaceURI !== NS.protocol || root.localName !== 'Response') throw new FederationRejection('malformed', 'the message is not a SAML Response');
+  // Before the schema: an encrypted response is refused for what it is, whatever else it holds,
+  // and nothing of it is decrypted (so a tampered ciphertext and a tampered plaintext get the
+  // same answer: case 22).
+  for (const local of ['EncryptedAssertion', 'EncryptedID', 'EncryptedAttribute']) {
+    if (elementsNS(doc, NS.assertion, local).length > 0) throw new FederationRejection('encrypted', `${local} is not accepted: this SP takes no encrypted assertions`);
+  }
+  if (elementsNS(doc, NS.xenc, 'EncryptedData').length > 0) throw new FederationRejection('encrypted', 'encrypted content is not accepted');
   try {
     await validateSamlSchema(xml, 'protocol');
   } catch (err) {
     throw new FederationRejection('malformed', err instanceof Error ? err.message : 'not a valid SAML message');
   }
-  const doc = parseHardened(xml);
-  const root = doc.documentElement;
-  if (root.namespaceURI !== NS.protocol || root.localName !== 'Response') throw new FederationRejection('malformed', 'the message is not a SAML Response');
-  for (const local of ['EncryptedAssertion', 'EncryptedID', 'EncryptedAttribute']) {
-    if (elementsNS(doc, NS.assertion, local).length > 0) throw new FederationRejection('encrypted', `${local} is not accepted: this SP takes no encrypted assertions`);
-  }
-  if (elementsNS(doc, NS.xenc, 'EncryptedData').length > 0) throw new FederationRejection('encrypted', 'encrypted content is not accepted');
 
   const assertions = elementsNS(doc, NS.assertion, 'Assertion');
   const assertion = assertions[0];
