@@ -5,6 +5,8 @@
  *   GET  /saml/login[?interaction=ID]     send the AuthnRequest to the external IdP
  *   POST /saml/acs                        the IdP's Response (urlencoded, size-limited)
  *   GET  /saml/complete?state=…           finish the sign-in in the browser that started it
+ *   GET  /saml/sp-metadata                the tenant's SP metadata (public, like the IdP metadata;
+ *                                         the admin engineer's `tenantSpMetadata`)
  *   GET  /saml/assets/federation-post.js  the auto-POST page's static script
  *
  * Pages (security-bar §4 "Clickjacking / CSP", cases 13-22): the auto-POST page's CSP allows
@@ -24,6 +26,7 @@ import { tenantOf, type TenantDeps } from '../http/tenant-routes.js';
 import { recordHistory } from '../resources/history/history.service.js';
 import { ssoNrn, type TenantRecord } from '../sso/tenant/tenant-context.js';
 import { FederationRejection } from './saml-sp.js';
+import { SP_METADATA_CONTENT_TYPE, tenantSpMetadata } from './sp-metadata.js';
 import { completeFederatedSignIn, consumeAssertion, startFederatedSignIn } from './signin.service.js';
 
 const POST_SCRIPT = readFileSync(path.join(VIEWS_DIR, 'federation', 'post-submit.js'), 'utf8');
@@ -51,6 +54,18 @@ export function federationRouter(deps: TenantDeps): Router {
   router.get('/saml/assets/federation-post.js', (_req, res) => {
     res.type('application/javascript').setHeader('Cache-Control', 'public, max-age=3600');
     res.send(POST_SCRIPT);
+  });
+
+  // Public data (entity ID, endpoints, certificates) for the IdP's admin to import, as
+  // `/saml/idp/metadata` is for applications; a failure is the generic page, never a stack.
+  router.get('/saml/sp-metadata', async (req, res) => {
+    const tenant = tenantOf(res);
+    try {
+      const xml = await tenantSpMetadata(tenant, deps);
+      res.status(200).set('Content-Type', SP_METADATA_CONTENT_TYPE).set('Cache-Control', 'public, max-age=300').send(xml);
+    } catch (err) {
+      await fail(req, res, tenant, 'sp-metadata', err);
+    }
   });
 
   router.get('/saml/login', async (req, res) => {

@@ -293,6 +293,19 @@ describe('Federated sign-in through an external SAML IdP (another Gatehouse tena
     expect(replay.status).to.be.oneOf([400, 403]);
   });
 
+  it('the SP metadata is public at /saml/sp-metadata: A\'s entity ID, ACS and signing certificate, AuthnRequestsSigned as configured', async function () {
+    const res = await agentFor(app).get(`/tenants/${a.tenantId}/saml/sp-metadata`);
+    expect(res.status).to.equal(200);
+    expect(res.headers['content-type']).to.match(/^application\/samlmetadata\+xml/);
+    const urls = federationSpUrls(BASE, a.tenantId);
+    expect(res.text).to.include(`entityID="${urls.entityId}"`);
+    expect(res.text).to.include(`Location="${urls.acsUrl}"`);
+    expect(res.text).to.include('AuthnRequestsSigned="true"');
+    const aCert = (await getTenantSigningKeys(a.tenantId, a.accountId, testKeyring())).current.certPem;
+    const body = aCert.replace(/-----[^-]+-----|\s/g, '');
+    expect(res.text.replace(/\s/g, '')).to.include(body);
+  });
+
   it('an unknown or malformed RelayState and an unknown interaction: the generic page, nothing sent', async function () {
     const agent = agentFor(app);
     const bad = await agent.post(`/tenants/${a.tenantId}/saml/acs`).type('form').send({ SAMLResponse: 'PHg+', RelayState: 'https://evil.example/' });
