@@ -17,7 +17,8 @@
  *   Destination is this tenant's ACS URL (node-saml does not check it: case 20);
  * - after node-saml: the response answers exactly the request this browser's pending record sent
  *   (InResponseTo), every SubjectConfirmationData Recipient of the verified assertion is the ACS
- *   URL, and the NameID format is emailAddress or unspecified.
+ *   URL, its Issuer (and the Response's, when present) is the configured IdP (node-saml 5.1
+ *   checks issuers of logout messages only), and the NameID format is emailAddress or unspecified.
  *
  * node-saml's InResponseTo cache lives in MongoDB (`mongoCacheProvider`), so any process can
  * accept the response to a request another process sent.
@@ -71,6 +72,7 @@ export type FederationRejectReason =
   | 'signatureWrapping'
   | 'weakAlgorithm'
   | 'wrongDestination'
+  | 'wrongIssuer'
   | 'invalidResponse'
   | 'unknownState'
   | 'wrongInResponseTo'
@@ -208,7 +210,7 @@ function childElements(parent: Element, ns: string, local: string): Element[] {
  * Checks of the decoded Response XML before node-saml sees it (the list in the module comment).
  * `minSignatureBits` is 256 or 512 (the record's `signResponseAlgorithm`).
  */
-export async function inspectResponse(xml: string, expected: { acsUrl: string; minSignatureBits: number }): Promise<void> {
+export async function inspectResponse(xml: string, expected: { acsUrl: string; idpIssuer: string; minSignatureBits: number }): Promise<void> {
   let doc: Document;
   try {
     doc = parseHardened(xml);
@@ -274,6 +276,11 @@ export async function inspectResponse(xml: string, expected: { acsUrl: string; m
   }
 
   if (root.getAttribute('Destination') !== expected.acsUrl) throw new FederationRejection('wrongDestination', 'the Response Destination is not this tenant\'s ACS URL');
+  // The Response's Issuer is optional (SAML core §3.2.2) but, when present, must be the IdP.
+  const responseIssuers = childElements(root, NS.assertion, 'Issuer');
+  if (responseIssuers.length > 1 || (responseIssuers[0] && responseIssuers[0].textContent !== expected.idpIssuer)) {
+    throw new FederationRejection('wrongIssuer', 'the Response Issuer is not the configured IdP');
+  }
 }
 
 export interface VerifiedAssertion {
@@ -291,12 +298,15 @@ export interface VerifiedAssertion {
  * signed assertion (`getAssertionXml()` is the signed reference's content), never from the
  * unverified document.
  */
-export function readVerifiedProfile(profile: Profile, expected: { acsUrl: string }): VerifiedAssertion {
+export function readVerifiedProfile(profile: Profile, expected: { acsUrl: string; idpIssuer: string }): VerifiedAssertion {
   const assertionXml = profile.getAssertionXml?.();
   if (!assertionXml) throw new FederationRejection('invalidResponse', 'no signed assertion');
   const doc = parseHardened(assertionXml);
   const assertion = doc.documentElement;
   if (assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') throw new FederationRejection('invalidResponse', 'the signed content is not an Assertion');
+  // node-saml 5.1 checks the issuer of logout messages only, not of assertions: checked here.
+  const issuers = childElements(assertion, NS.assertion, 'Issuer');
+  if (issuers.length !== 1 || issuers[0]!.textContent !== expected.idpIssuer) throw new FederationRejection('wrongIssuer', 'the Assertion Issuer is not the configured IdP');
   const assertionId = assertion.getAttribute('ID') ?? '';
   if (!assertionId) throw new FederationRejection('invalidResponse', 'the assertion has no ID');
   const confirmations = elementsNS(doc, NS.assertion, 'SubjectConfirmationData');
@@ -320,7 +330,7 @@ export function readVerifiedProfile(profile: Profile, expected: { acsUrl: string
   return {
     nameId,
     assertionId,
-    issuer: profile.issuer,
+    issuer: expected.idpIssuer,
     inResponseTo,
     mfa: classes.length > 0 && classes.every((c) => MFA_CONTEXT_CLASSES.has(c)),
     attributes,

@@ -133,7 +133,7 @@ export async function consumeAssertion(tenant: TenantRecord, body: Record<string
     throw new FederationRejection('malformed', isXmlRefusal(err) ? String(err.detail) : 'SAMLResponse is not a base64 XML message');
   }
   try {
-    await inspectResponse(xml, { acsUrl, minSignatureBits: minSignatureBits(idp) });
+    await inspectResponse(xml, { acsUrl, idpIssuer: idp.idpIssuerUrl, minSignatureBits: minSignatureBits(idp) });
   } catch (err) {
     if (isXmlRefusal(err)) throw new FederationRejection('malformed', String(err.detail));
     throw err;
@@ -148,7 +148,7 @@ export async function consumeAssertion(tenant: TenantRecord, body: Record<string
     throw new FederationRejection('invalidResponse', `node-saml refused the response: ${(err instanceof Error ? err.message : String(err)).slice(0, 300)}`);
   }
   if (!profile) throw new FederationRejection('invalidResponse', 'the response carries no assertion');
-  const verified = readVerifiedProfile(profile, { acsUrl });
+  const verified = readVerifiedProfile(profile, { acsUrl, idpIssuer: idp.idpIssuerUrl });
   if (verified.inResponseTo !== pending.requestId) throw new FederationRejection('wrongInResponseTo', 'the response does not answer the request this sign-in sent');
 
   const user = await SsoUser.findOne({ tenantId: tenant.tenantId, loginIdKey: verified.nameId.toLowerCase() })

@@ -15,7 +15,8 @@
  *  19 the same Response twice, sequentially and concurrently → exactly one session; the same
  *     assertion in a new response → refused
  *  20 unknown InResponseTo, another sign-in's InResponseTo, wrong Audience, wrong Destination,
- *     wrong Recipient, NotOnOrAfter past the 180 s skew → refused (inside the skew: accepted)
+ *     wrong Recipient, a foreign Issuer, NotOnOrAfter past the 180 s skew → refused (inside the
+ *     skew: accepted)
  *  21 rsa-sha1 signature, sha1 digest, and (configured RSA_SHA512) an rsa-sha256 signature → refused
  *  22 Gatehouse's SP takes no encrypted assertions: an EncryptedAssertion (real AES-CBC, or its
  *     ciphertext tampered) → refused before any decryption, same status and body
@@ -232,7 +233,7 @@ describe('Security bar cases 13-22: SAML responses from the external IdP', funct
     expect(await sessions(victimId)).to.equal(before + 2);
   });
 
-  it('20: unknown or foreign InResponseTo, wrong Audience, Destination or Recipient, NotOnOrAfter past the skew: refused; inside the skew: accepted', async function () {
+  it('20: unknown or foreign InResponseTo, wrong Audience, Destination, Recipient or Issuer, NotOnOrAfter past the skew: refused; inside the skew: accepted', async function () {
     const p = await pending();
     const other = await pending();
     await expectRefused(p, signed(response(p, { inResponseTo: samlId() })), 'invalidResponse', 'unknown InResponseTo');
@@ -243,6 +244,12 @@ describe('Security bar cases 13-22: SAML responses from the external IdP', funct
     await expectRefused(q2, signed(response(q2, { destination: `${BASE}/tenants/${t.tenantId}/saml/acs2` })), 'wrongDestination', 'wrong Destination');
     const r = await pending();
     await expectRefused(r, signed(response(r, { recipient: 'https://evil.example/acs' })), 'wrongRecipient', 'wrong Recipient');
+    // node-saml 5.1 does not compare an assertion's Issuer with idpIssuer: the SP does.
+    const v = await pending();
+    const foreign = response(v).replace(/<saml:Issuer>[^<]*<\/saml:Issuer>(<samlp:Status>)/, '$1');
+    await expectRefused(v, signed(foreign.replace(`<saml:Issuer>${IDP_ENTITY}</saml:Issuer>`, '<saml:Issuer>https://other-idp.example/</saml:Issuer>')), 'wrongIssuer', 'foreign Assertion Issuer');
+    const w = await pending();
+    await expectRefused(w, signed(response(w)).replace(`<saml:Issuer>${IDP_ENTITY}</saml:Issuer><samlp:Status>`, '<saml:Issuer>https://other-idp.example/</saml:Issuer><samlp:Status>'), 'wrongIssuer', 'foreign Response Issuer');
     const s = await pending();
     const past = new Date(Date.now() - 200_000);
     await expectRefused(s, signed(response(s, { now: new Date(Date.now() - 400_000), notOnOrAfter: past })), 'invalidResponse', 'NotOnOrAfter past skew');
