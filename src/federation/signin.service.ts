@@ -29,8 +29,9 @@ import { beginLogin, findBoundInteraction, finishLogin, type LoginDeps } from '.
 import type { ChangeStamps } from '../iam/change-stamps.js';
 import { AppError, isDuplicateKeyError } from '../shared/errors.js';
 import { decodePostMessage, isXmlRefusal } from '../saml/xml/harden.js';
-import { getAttributeMapper, getLoginSettings } from '../sso/tenant/tenant.service.js';
-import type { TenantRecord } from '../sso/tenant/tenant-context.js';
+import { readLoginSettings } from '../sso/tenant/login-settings.js';
+import { getAttributeMapper } from '../sso/tenant/tenant.service.js';
+import { tenantScope, type TenantRecord } from '../sso/tenant/tenant-context.js';
 import { SsoUser } from '../sso/users/user.model.js';
 import { ExternalIdp, federationSpUrls, type ExternalIdpRecord } from './external-idp.model.js';
 import { recordFederatedSignIn, syncProfile } from './profile-sync.js';
@@ -44,11 +45,37 @@ export interface FederationDeps extends LoginDeps {
 const STATE_ID = /^[A-Za-z0-9_-]{22}$/;
 const INTERACTION_ID = /^[A-Za-z0-9_-]{22}$/;
 
-/** The tenant's external IdP when federated sign-in is on (record ENABLED and the login setting on), else null. */
-export async function activeExternalIdp(tenantId: string): Promise<ExternalIdpRecord | null> {
-  const [idp, settings] = await Promise.all([ExternalIdp.findOne({ tenantId }).lean<ExternalIdpRecord>(), getLoginSettings(tenantId)]);
-  if (!idp || idp.status !== 'ENABLED' || idp.protocol !== 'SAML' || !settings?.externalIdpEnabled) return null;
-  if (idp.idpCertificates.length === 0) return null;
+/** How many tenants' IdP records one process keeps (the oldest is forgotten first). */
+const IDP_CACHE_MAX = 1000;
+const idpCache = new Map<string, { stamp: number; idp: ExternalIdpRecord | null }>();
+
+/**
+ * The tenant's IdP record, cached per process under the tenant's change stamp (every write of the
+ * record bumps it: external-idp.service.ts), so the login page's option and each step of a
+ * federated sign-in cost no read on a hit. Without `stamps` (tools, tests) it always reads.
+ */
+async function externalIdpOf(tenantId: string, stamps: ChangeStamps | undefined): Promise<ExternalIdpRecord | null> {
+  if (!stamps) return ExternalIdp.findOne({ tenantId }).lean<ExternalIdpRecord>();
+  // The stamp is read first: a write landing during the read leaves an older stamp on the entry.
+  const stamp = await stamps.current(tenantScope(tenantId));
+  const hit = idpCache.get(tenantId);
+  if (hit && hit.stamp === stamp) return hit.idp;
+  const idp = await ExternalIdp.findOne({ tenantId }).lean<ExternalIdpRecord>();
+  idpCache.delete(tenantId);
+  if (idpCache.size >= IDP_CACHE_MAX) idpCache.delete(idpCache.keys().next().value!);
+  idpCache.set(tenantId, { stamp, idp });
+  return idp;
+}
+
+/**
+ * The tenant's external IdP when federated sign-in is on (record ENABLED, SAML, with a
+ * certificate, and the login setting `externalIdpEnabled`), else null. The login settings come
+ * from the tenant record the tenant resolver already holds (cached under the same stamp).
+ */
+export async function activeExternalIdp(tenant: Pick<TenantRecord, 'tenantId' | 'loginSettings'>, stamps?: ChangeStamps): Promise<ExternalIdpRecord | null> {
+  if (!readLoginSettings(tenant.loginSettings).externalIdpEnabled) return null;
+  const idp = await externalIdpOf(tenant.tenantId, stamps);
+  if (!idp || idp.status !== 'ENABLED' || idp.protocol !== 'SAML' || idp.idpCertificates.length === 0) return null;
   return idp;
 }
 
@@ -56,9 +83,13 @@ export async function activeExternalIdp(tenantId: string): Promise<ExternalIdpRe
  * What the login page needs to offer "Sign in with your organization": the link for this
  * interaction, or null when federated sign-in is off for the tenant. For the lead's login page.
  */
-export async function federationLoginOption(tenant: Pick<TenantRecord, 'tenantId'>, interactionId: string): Promise<{ href: string } | null> {
+export async function federationLoginOption(
+  tenant: Pick<TenantRecord, 'tenantId' | 'loginSettings'>,
+  interactionId: string,
+  stamps?: ChangeStamps,
+): Promise<{ href: string } | null> {
   if (!INTERACTION_ID.test(interactionId)) return null;
-  if (!(await activeExternalIdp(tenant.tenantId))) return null;
+  if (!(await activeExternalIdp(tenant, stamps))) return null;
   return { href: `/tenants/${tenant.tenantId}/saml/login?interaction=${interactionId}` };
 }
 
@@ -66,7 +97,7 @@ export type StartOutcome = { kind: 'redirect'; location: string } | { kind: 'pos
 
 /** Step 1: the AuthnRequest for this browser's interaction (a new portal interaction when none is given). */
 export async function startFederatedSignIn(req: Request, res: Response, tenant: TenantRecord, interactionParam: unknown, deps: FederationDeps): Promise<StartOutcome> {
-  const idp = await activeExternalIdp(tenant.tenantId);
+  const idp = await activeExternalIdp(tenant, deps.stamps);
   if (!idp) throw new FederationRejection('notAvailable', 'federated sign-in is not enabled for this tenant');
 
   let interactionId: string;
@@ -122,7 +153,7 @@ export async function consumeAssertion(tenant: TenantRecord, body: Record<string
   const pending = await FederationPending.findOne({ tenantId: tenant.tenantId, stateId: RelayState }).lean<FederationPendingDoc>();
   if (!pending) throw new FederationRejection('unknownState', 'no pending federated sign-in for this RelayState');
   if (pending.state !== 'sent') throw new FederationRejection('alreadyUsed', 'this federated sign-in already received its response');
-  const idp = await activeExternalIdp(tenant.tenantId);
+  const idp = await activeExternalIdp(tenant, deps.stamps);
   if (!idp) throw new FederationRejection('notAvailable', 'federated sign-in was turned off');
 
   const acsUrl = federationSpUrls(deps.config.baseUrl, tenant.tenantId).acsUrl;
@@ -208,8 +239,7 @@ export async function completeFederatedSignIn(req: Request, res: Response, tenan
   if (!user || user.status !== 'ACTIVATED' || user.credentialGeneration !== claimed.credentialGeneration) {
     throw new FederationRejection('userSuspended', 'the user was suspended during the sign-in', 403, who);
   }
-  const settings = await getLoginSettings(tenant.tenantId);
-  if (!settings) throw new FederationRejection('notAvailable', 'the tenant is gone');
+  const settings = readLoginSettings(tenant.loginSettings);
   let location: string;
   try {
     location = await finishLogin(

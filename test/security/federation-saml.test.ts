@@ -29,6 +29,8 @@ import { pino } from 'pino';
 import type request from 'supertest';
 import xmlenc from 'xml-encryption';
 import { createApp } from '../../src/app.js';
+import { ChangeStamps } from '../../src/iam/change-stamps.js';
+import { tenantScope } from '../../src/sso/tenant/tenant-context.js';
 import { ExternalIdp, federationSpUrls } from '../../src/federation/external-idp.model.js';
 import { getTenantSigningKeys } from '../../src/saml/keys.js';
 import { createSelfSigned, type CertificateAndKey } from '../../src/shared/x509.js';
@@ -59,7 +61,9 @@ describe('Security bar cases 13-22: SAML responses from the external IdP', funct
     }),
   );
   const config = testConfig();
-  const app = createApp({ config, logger, db: { ping: async () => true }, keyring: testKeyring() });
+  // The app's own change stamps: a direct write of the IdP record below bumps them as the admin API does.
+  const stamps = new ChangeStamps();
+  const app = createApp({ config, logger, db: { ping: async () => true }, keyring: testKeyring(), stamps });
   let t: TestTenant;
   let idpKey: CertificateAndKey;
   let stranger: CertificateAndKey;
@@ -268,12 +272,14 @@ describe('Security bar cases 13-22: SAML responses from the external IdP', funct
     await expectRefused(p, signed(response(p), { signatureAlgorithm: 'rsa-sha1' }), 'weakAlgorithm', 'rsa-sha1');
     await expectRefused(p, signed(response(p), { digestAlgorithm: 'sha1' }), 'weakAlgorithm', 'sha1 digest');
     await ExternalIdp.updateOne({ tenantId: t.tenantId }, { $set: { signResponseAlgorithm: 'RSA_SHA512' } });
+    await stamps.bump(tenantScope(t.tenantId));
     try {
       await expectRefused(p, signed(response(p)), 'weakAlgorithm', 'rsa-sha256 under RSA_SHA512');
       const q = await pending();
       await expectAccepted(q, signed(response(q), { signatureAlgorithm: 'rsa-sha512', digestAlgorithm: 'sha512' }));
     } finally {
       await ExternalIdp.updateOne({ tenantId: t.tenantId }, { $set: { signResponseAlgorithm: 'RSA_SHA256' } });
+      await stamps.bump(tenantScope(t.tenantId));
     }
   });
 

@@ -20,6 +20,8 @@ import { HistoryEvent } from '../../../src/resources/history/history-event.model
 import { getTenantSigningKeys } from '../../../src/saml/keys.js';
 import { hashPassword } from '../../../src/shared/password-hash.js';
 import { SSO_API_PREFIX } from '../../../src/sso/routes.js';
+import { Tenant } from '../../../src/sso/tenant/tenant.model.js';
+import type { TenantRecord } from '../../../src/sso/tenant/tenant-context.js';
 import { SsoUserSession } from '../../../src/sso/users/user-session.model.js';
 import { SsoUser } from '../../../src/sso/users/user.model.js';
 import { ACCOUNT, rootSigner, type Signer } from '../../helpers/admin.js';
@@ -80,6 +82,11 @@ describe('Federated sign-in through an external SAML IdP (another Gatehouse tena
   async function setBinding(protocolBinding: 'HTTP_POST' | 'HTTP_REDIRECT', requestSigningEnabled = true): Promise<void> {
     const idp = idpEndpoints(b.tenantId);
     await root.call('put', IDP_PATH, { idpIssuerUrl: idp.entityId, idpSigninUrl: idp.ssoUrl, protocolBinding, requestSigningEnabled }).expect(200);
+  }
+
+  /** Tenant A as the tenant resolver holds it (what the login page passes to federationLoginOption). */
+  function tenantRecord() {
+    return Tenant.findOne({ accountId: a.accountId, tenantId: a.tenantId }).lean<TenantRecord>();
   }
 
   async function liveSessions(userId: string) {
@@ -189,7 +196,7 @@ describe('Federated sign-in through an external SAML IdP (another Gatehouse tena
     const interactionId = /\/login\?interaction=([A-Za-z0-9_-]{22})$/.exec(String(toLogin.headers.location))?.[1];
     expect(interactionId).to.be.a('string');
     // What the lead's login page shows: the link carrying this interaction.
-    const option = await federationLoginOption(a, interactionId!);
+    const option = await federationLoginOption((await tenantRecord())!, interactionId!);
     expect(option).to.deep.equal({ href: `/tenants/${a.tenantId}/saml/login?interaction=${interactionId}` });
 
     const start = await agent.get(option!.href);
@@ -257,7 +264,7 @@ describe('Federated sign-in through an external SAML IdP (another Gatehouse tena
       const off = await agentFor(app).get(`/tenants/${a.tenantId}/saml/login`);
       expect(off.status).to.equal(404);
       expect(off.headers.location).to.equal(undefined);
-      expect(await federationLoginOption(a, 'A'.repeat(22))).to.equal(null);
+      expect(await federationLoginOption((await tenantRecord())!, 'A'.repeat(22))).to.equal(null);
       const late = await postToAcs(agent, answer);
       expect(late.status).to.equal(404);
       expect(String(late.headers['set-cookie'] ?? '')).not.to.include('gh_sso_');
