@@ -27,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Provider from 'oidc-provider';
 import { pino } from 'pino';
+import mongoose from 'mongoose';
 import { createApp } from '../src/app.js';
 import { createSsoSession, ssoSessionCookieName } from '../src/auth/sso-session.js';
 import { loadConfig } from '../src/config.js';
@@ -160,6 +161,18 @@ async function main(): Promise<void> {
       await clientCredentials(bareToken, clientId, secret);
     }
     await codeLogin(base, tenantId, ssoCookie, clientId, secret, redirectUri);
+
+    // Database operations per grant and per login (mongoose's debug hook also sees Model.collection calls).
+    const countOps = async (label: string, n: number, run: () => Promise<void>) => {
+      const ops = new Map<string, number>();
+      mongoose.set('debug', (collection: string, method: string) => void ops.set(`${collection}.${method}`, (ops.get(`${collection}.${method}`) ?? 0) + 1));
+      for (let i = 0; i < n; i++) await run();
+      mongoose.set('debug', false);
+      const total = [...ops.values()].reduce((a, c) => a + c, 0) / n;
+      console.log(`database operations per ${label}: ${total.toFixed(1)} (${[...ops.entries()].sort((a, c) => c[1] - a[1]).map(([k, v]) => `${k} ×${(v / n).toFixed(1)}`).join(', ')})`);
+    };
+    await countOps('client-credentials grant', 5, () => clientCredentials(gatehouseToken, clientId, secret));
+    await countOps('code login', 3, () => codeLogin(base, tenantId, ssoCookie, clientId, secret, redirectUri));
 
     const client = await startLoadClient(import.meta.url);
     const cc = { tokenUrl: gatehouseToken, clientId, secret };
