@@ -12,3 +12,13 @@ export async function userMayUseApplication(tenantId: string, app: Pick<ClientAp
   if (!user || user.status !== 'ACTIVATED') return false;
   return mayUseApplication(tenantId, app, userId, user.groupIds);
 }
+
+/** The same rule for a user already read (the provider's per-request read, src/oidc/account.ts). */
+export function loadedUserMayUseApplication(
+  tenantId: string,
+  app: Pick<ClientApplication, 'applicationId' | 'accessScope'>,
+  user: { userId: string; status: string; groupIds: string[] } | null,
+): Promise<boolean> | false {
+  if (!user || user.status !== 'ACTIVATED') return false;
+  return mayUseApplication(tenantId, app, user.userId, user.groupIds);
+}

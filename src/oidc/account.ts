@@ -26,10 +26,35 @@ export const SCOPE_CLAIMS = {
 /** Ncloud's "account type" of an SSO user signing in to an application. */
 const ACCOUNT_TYPE = 'SSO_USER';
 
+/** The fields of an SSO user the provider needs (claims and who may sign in). */
+const USER_FIELDS = 'userId loginId userProfile status groupIds';
+const usersOfRequest = new WeakMap<object, Map<string, ReturnType<typeof readUser>>>();
+
+function readUser(tenantId: string, userId: string) {
+  return SsoUser.findOne({ tenantId, userId }).select(USER_FIELDS).lean().exec();
+}
+
+/**
+ * The user as read once within one provider request: an authorization with a live session both
+ * checks who may sign in (src/oidc/access.ts) and loads the account (findAccount), one read
+ * instead of two (bench/oidc.ts). Remembered for that request only (its ctx), so a suspension or
+ * an assignment change is seen by the next request.
+ */
+export function userOfRequest(ctx: object, tenantId: string, userId: string): ReturnType<typeof readUser> {
+  let known = usersOfRequest.get(ctx);
+  if (!known) usersOfRequest.set(ctx, (known = new Map()));
+  let found = known.get(userId);
+  if (!found) {
+    found = readUser(tenantId, userId);
+    known.set(userId, found);
+  }
+  return found;
+}
+
 export function findAccountIn(tenantId: string) {
-  return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
+  return async function findAccount(ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 64) return undefined;
-    const user = await SsoUser.findOne({ tenantId, userId: sub }).select('userId loginId userProfile status groupIds').lean();
+    const user = await (typeof ctx === 'object' && ctx !== null ? userOfRequest(ctx, tenantId, sub) : readUser(tenantId, sub));
     if (!user || user.status !== 'ACTIVATED') return undefined;
     return {
       accountId: user.userId,

@@ -27,13 +27,13 @@ import type { Logger } from '../shared/logger.js';
 import { currentSsoSession } from '../auth/login.js';
 import { endSsoSession, ssoSessionCookieName, ssoSessionCookieOptions, type SsoSessionRecord } from '../auth/sso-session.js';
 import { tenantScope } from '../sso/tenant/tenant-context.js';
-import { findAccountIn, SCOPE_CLAIMS } from './account.js';
+import { findAccountIn, SCOPE_CLAIMS, userOfRequest } from './account.js';
 import { mongoAdapterFor } from './adapter.js';
 import { OidcArtifact } from './artifact.model.js';
 import { clientOf, loadOidcApplication, type ClientApplication, type LoadedClient } from './clients.js';
 import { loadTenantKeys } from './keys/signing-keys.js';
 import { AUTHORIZATION_CODE_TTL_SEC, DEFAULT_ACCESS_TOKEN_TTL_SEC, DEFAULT_REFRESH_TOKEN_TTL_SEC, ID_TOKEN_TTL_SEC, INTERACTION_TTL_SEC, PROVIDER_SESSION_TTL_SEC } from './lifetimes.js';
-import { userMayUseApplication } from './access.js';
+import { loadedUserMayUseApplication } from './access.js';
 import { formPostCsp, renderFormPost, renderOidcPage } from './views.js';
 
 export interface OidcDeps {
@@ -135,7 +135,7 @@ function buildConfiguration(tenantId: string, deps: OidcDeps, tp: Pick<TenantPro
       const clientId = ctx.oidc.client?.clientId;
       if (!accountId || !clientId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const app = await tp.application(clientId);
-      return app && (await userMayUseApplication(tenantId, app, accountId)) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+      return app && (await loadedUserMayUseApplication(tenantId, app, await userOfRequest(ctx, tenantId, accountId))) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     }),
   );
 
